@@ -1,0 +1,3 @@
+from cnnreport.cli import main
+
+main()

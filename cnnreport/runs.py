@@ -1,0 +1,235 @@
+"""The run directory: the only module that knows its file names and their schema.
+
+Every write is atomic (temp file in the same folder, fsync, rename), so each file is
+either its old complete version or its new complete one. A run holds an advisory lock
+while it trains; the kernel drops the lock when the process dies, so a killed run never
+blocks the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cnnreport.config import ExperimentConfig
+from cnnreport.errors import RunError, WorkFailed
+
+SCHEMA_VERSION = 1
+STATUSES = ("running", "finished", "failed", "interrupted")
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("CNNREPORT_RUNS_DIR", "runs"))
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths and typed access to one run's files."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    config_file = property(lambda self: self.path / "config.json")
+    status_file = property(lambda self: self.path / "run.json")
+    metrics_file = property(lambda self: self.path / "metrics.json")
+    checkpoint_file = property(lambda self: self.path / "checkpoint.pt")
+    evaluation_file = property(lambda self: self.path / "evaluation.json")
+    predictions_file = property(lambda self: self.path / "predictions.npz")
+    anatomy_file = property(lambda self: self.path / "anatomy.json")
+    layer_outputs_file = property(lambda self: self.path / "layer_outputs.npz")
+    tsne_file = property(lambda self: self.path / "tsne.npz")
+    analysis_file = property(lambda self: self.path / "analysis.npz")
+    lock_file = property(lambda self: self.path / ".lock")
+
+    # ---- JSON documents -------------------------------------------------------------
+    def read_json(self, path: Path) -> dict[str, Any]:
+        """Read a JSON document of this run, checking it is ours and of a known schema."""
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise RunError(f"{path}: missing") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RunError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or "schema_version" not in data:
+            raise RunError(f"{path}: not a cnnreport file (no schema_version)")
+        if data["schema_version"] != SCHEMA_VERSION:
+            raise RunError(
+                f"{path}: schema version {data['schema_version']!r} is not supported "
+                f"(this cnnreport reads version {SCHEMA_VERSION})"
+            )
+        return data
+
+    def write_json(self, path: Path, data: dict[str, Any]) -> None:
+        text = json.dumps({"schema_version": SCHEMA_VERSION, **data}, indent=2, allow_nan=True)
+        atomic_write(path, lambda f: f.write(text.encode()))
+
+    def read_config(self) -> ExperimentConfig:
+        data = self.read_json(self.config_file)
+        config = data.get("config")
+        if not isinstance(config, dict):
+            raise RunError(f"{self.config_file}: no 'config' object")
+        try:
+            return ExperimentConfig.from_dict(config)
+        except Exception as exc:
+            raise RunError(f"{self.config_file}: {exc}") from None
+
+    def write_config(self, config: ExperimentConfig, command: str) -> None:
+        self.write_json(self.config_file, {"config": config.to_dict(), "command": command})
+
+    def read_command(self) -> str:
+        return str(self.read_json(self.config_file).get("command", ""))
+
+    def read_metrics(self) -> list[dict[str, float]]:
+        epochs = self.read_json(self.metrics_file).get("epochs")
+        if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+            raise RunError(f"{self.metrics_file}: 'epochs' must be a list of objects")
+        return epochs
+
+    def write_metrics(self, epochs: list[dict[str, float]]) -> None:
+        self.write_json(self.metrics_file, {"epochs": epochs})
+
+    def read_status(self) -> dict[str, Any]:
+        """The run's status record; a 'running' run whose lock is free was interrupted."""
+        if not self.status_file.exists():
+            return {"status": "missing"}
+        status = self.read_json(self.status_file)
+        if status.get("status") == "running" and not self.is_locked():
+            status["status"] = "interrupted"
+        return status
+
+    def write_status(self, status: str, **details: Any) -> None:
+        assert status in STATUSES
+        self.write_json(self.status_file, {"status": status, **details})
+
+    # ---- arrays and checkpoints -----------------------------------------------------
+    def write_arrays(self, path: Path, **arrays: np.ndarray) -> None:
+        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+    def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
+        """Load an .npz written by write_arrays; never unpickles objects."""
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return {key: npz[key] for key in npz.files}
+        except FileNotFoundError:
+            raise RunError(f"{path}: missing") from None
+        except Exception as exc:
+            raise RunError(f"{path}: unreadable ({exc})") from None
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        atomic_write(self.checkpoint_file, lambda f: torch.save({"schema_version": SCHEMA_VERSION, **state}, f))
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        """Load the checkpoint with weights_only=True: tensors and primitives, never code."""
+        path = self.checkpoint_file
+        if not path.exists():
+            raise RunError(f"{path}: no checkpoint (was the run trained?)")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunError(f"{path}: refused or unreadable checkpoint ({reason[:200]})") from None
+        if not isinstance(state, dict) or state.get("schema_version") != SCHEMA_VERSION:
+            raise RunError(f"{path}: not a cnnreport checkpoint of schema version {SCHEMA_VERSION}")
+        for key in ("model", "optimizer", "config", "epoch", "metrics"):
+            if key not in state:
+                raise RunError(f"{path}: checkpoint lacks {key!r}")
+        return state
+
+    # ---- locking --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's lock for the duration; refuse if another live process holds it."""
+        handle = open(self.lock_file, "a+")  # noqa: SIM115 - closed in finally
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunError(f"run {self.name!r} is in use by {holder}; wait for it or pick another --name") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def is_locked(self) -> bool:
+        if not self.lock_file.exists():
+            return False
+        with open(self.lock_file, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write via a temp file in the same folder, fsync, then rename over the target."""
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_failure(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise _write_failure(path, exc) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _write_failure(path: Path, exc: OSError) -> WorkFailed:
+    reason = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}
+    why = reason.get(exc.errno or 0, exc.strerror or str(exc))
+    return WorkFailed(f"cannot write {path}: {why}; the previous version is untouched")
+
+
+def resolve_run(run: str, runs_dir: Path) -> RunDir:
+    """A run given by name (inside runs_dir) or by path; it must hold a config."""
+    candidates = [runs_dir / run, Path(run)]
+    for candidate in candidates:
+        if (candidate / "config.json").is_file():
+            return RunDir(candidate)
+    raise RunError(f"unknown run {run!r}: no run directory with a config.json at {runs_dir / run} or {run}")
+
+
+def list_runs(runs_dir: Path) -> list[RunDir]:
+    """All run directories under runs_dir, sorted by name."""
+    if not runs_dir.is_dir():
+        return []
+    return [RunDir(p) for p in sorted(runs_dir.iterdir()) if (p / "config.json").is_file()]
+
+
+def create_run(runs_dir: Path, name: str) -> RunDir:
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise RunError(f"invalid run name {name!r}")
+    try:
+        (runs_dir / name).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_failure(runs_dir / name, exc) from None
+    return RunDir(runs_dir / name)

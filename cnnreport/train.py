@@ -1,0 +1,231 @@
+"""The training loop: one epoch at a time, a checkpoint after each, exact resume."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnreport.augment import augment
+from cnnreport.config import ExperimentConfig
+from cnnreport.data import StudyData, batches, load_study_data, normalization_of
+from cnnreport.errors import RunError
+from cnnreport.model import build_model
+from cnnreport.runs import RunDir
+from cnnreport.system import pick_device
+
+EVAL_BATCH = 1000
+PROGRESS_EVERY = 25  # batches between progress callbacks; Rich needs no more
+
+
+@dataclass
+class Progress:
+    """What a progress display needs to know during an epoch."""
+
+    epoch: int
+    epochs: int
+    seen: int
+    total: int
+    loss: float
+    accuracy: float
+    images_per_second: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """A generator for one epoch's shuffle and augmentation, derived from (seed, epoch).
+
+    Deriving it (rather than carrying one generator across epochs) makes a resumed run
+    draw exactly what an uninterrupted one would, with nothing but the epoch to restore.
+    """
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: StudyData,
+    config: ExperimentConfig,
+    epoch: int,
+    normalization: tuple[float, float],
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, float]:
+    """Train for one epoch; return the running loss and accuracy (augmentation/dropout on)."""
+    device = next(model.parameters()).device
+    generator = epoch_generator(config.seed, epoch)
+    torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout's draws, same on resume
+    mean, std = normalization
+    model.train()
+    loss_sum, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+    order = batches(len(data.train_labels), config.batch_size, generator)
+    for step, index in enumerate(order, 1):
+        images, labels = data.train_images[index], data.train_labels[index]
+        if config.augment:
+            images = augment(images, generator)
+        images = ((images - mean) / std).to(device, memory_format=torch.channels_last)
+        labels = labels.to(device)
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(labels)
+        if on_progress and (step % PROGRESS_EVERY == 0 or step == len(order)):
+            rate = seen / max(time.perf_counter() - start, 1e-9)
+            on_progress(Progress(epoch, config.epochs, seen, len(data.train_labels), loss_sum / seen, correct / seen, rate))
+    return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, normalization: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and penultimate features for unit-float images, in eval mode, on the CPU."""
+    device = next(model.parameters()).device
+    mean, std = normalization
+    model.eval()
+    logits, features = [], []
+    for index in batches(len(images), EVAL_BATCH):
+        x = ((images[index] - mean) / std).to(device, memory_format=torch.channels_last)
+        feats = model.features(x)  # type: ignore[operator]
+        features.append(feats.cpu())
+        logits.append(model.fc(feats).cpu())  # type: ignore[operator]
+    return torch.cat(logits), torch.cat(features)
+
+
+def test_metrics(model: nn.Module, data: StudyData, normalization: tuple[float, float]) -> dict[str, float]:
+    logits, _ = predict(model, data.test_images, normalization)
+    return {
+        "test_loss": float(F.cross_entropy(logits, data.test_labels)),
+        "test_accuracy": float((logits.argmax(1) == data.test_labels).float().mean()),
+    }
+
+
+def make_optimizer(model: nn.Module, config: ExperimentConfig, device: torch.device) -> torch.optim.Optimizer:
+    # Fused Adam does the update in one kernel per step: about a tenth faster here.
+    return torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
+
+
+def train_run(
+    run: RunDir,
+    config: ExperimentConfig,
+    *,
+    data_dir: Path,
+    device: str = "auto",
+    resume: bool = False,
+    command: str = "",
+    on_progress: ProgressCallback | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train (or resume) a run to its last epoch, checkpointing after every epoch."""
+    with run.lock():
+        state = _start_or_resume(run, config, resume, command)
+        if state is not None and state["epoch"] >= config.epochs:
+            return list(state["metrics"])
+        data = load_study_data(data_dir, config.dataset, config.classes, config.limit)
+        target = pick_device(device)
+        model, optimizer, metrics, normalization = _restore(state, config, data, target)
+        run.write_status("running", device=str(target))
+        try:
+            for epoch in range(len(metrics) + 1, config.epochs + 1):
+                started = time.perf_counter()
+                row: dict[str, float] = {"epoch": epoch}
+                row |= train_one_epoch(model, optimizer, data, config, epoch, normalization, on_progress)
+                row |= test_metrics(model, data, normalization)
+                row["seconds"] = time.perf_counter() - started
+                metrics.append(row)
+                _save_epoch(run, model, optimizer, config, metrics, normalization)
+                if on_epoch:
+                    on_epoch(row)
+        except KeyboardInterrupt:
+            run.write_status("interrupted", device=str(target), epochs_done=len(metrics))
+            raise
+        except Exception as exc:
+            run.write_status("failed", device=str(target), error=str(exc)[:500])
+            raise
+        run.write_status("finished", device=str(target), epochs_done=len(metrics))
+        return metrics
+
+
+def _start_or_resume(run: RunDir, config: ExperimentConfig, resume: bool, command: str) -> dict[str, Any] | None:
+    """Check the run dir agrees with the request; return the checkpoint to resume from."""
+    has_checkpoint = run.checkpoint_file.exists()
+    if run.config_file.exists():
+        stored = run.read_config()
+        if not resume:
+            raise RunError(f"run {run.name!r} already exists; use --resume to continue it or choose another --name")
+        if stored != config:
+            raise RunError(f"run {run.name!r} was started with different options; resume it with the same ones")
+    else:
+        run.write_config(config, command)
+    if not has_checkpoint:
+        return None
+    state = run.load_checkpoint()
+    if state["config"] != config.to_dict():
+        raise RunError(f"{run.checkpoint_file}: its config does not match {run.config_file}")
+    return state
+
+
+def _restore(
+    state: dict[str, Any] | None, config: ExperimentConfig, data: StudyData, device: torch.device
+) -> tuple[nn.Module, torch.optim.Optimizer, list[dict[str, float]], tuple[float, float]]:
+    torch.manual_seed(config.seed)  # initial weights
+    model = build_model(config).to(device, memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, config, device)
+    if state is None:
+        return model, optimizer, [], normalization_of(data.train_images)
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise RunError(f"checkpoint does not fit the model: {str(exc).splitlines()[0]}") from None
+    mean, std = state["normalization"]
+    return model, optimizer, list(state["metrics"]), (float(mean), float(std))
+
+
+def _save_epoch(
+    run: RunDir,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: ExperimentConfig,
+    metrics: list[dict[str, float]],
+    normalization: tuple[float, float],
+) -> None:
+    # The checkpoint is written first and carries the metrics too: it is the source of
+    # truth, and metrics.json is a readable copy that resume rewrites from it.
+    run.save_checkpoint(
+        {
+            "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(),
+            "config": config.to_dict(),
+            "epoch": len(metrics),
+            "metrics": metrics,
+            "normalization": list(normalization),
+        }
+    )
+    run.write_metrics(metrics)
+
+
+def load_model(run: RunDir, device: str = "cpu") -> tuple[nn.Module, ExperimentConfig, dict[str, Any]]:
+    """Rebuild a run's model from its checkpoint alone."""
+    state = run.load_checkpoint()
+    try:
+        config = ExperimentConfig.from_dict(state["config"])
+    except Exception as exc:
+        raise RunError(f"{run.checkpoint_file}: bad config inside ({exc})") from None
+    target = pick_device(device)
+    model = build_model(config)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        raise RunError(f"{run.checkpoint_file}: weights do not fit the model ({str(exc).splitlines()[0]})") from None
+    model = model.to(target, memory_format=torch.channels_last).eval()
+    return model, config, state
