@@ -1,0 +1,1 @@
+"""Analyses beyond the write-up: calibration, robustness, attribution, grouping."""

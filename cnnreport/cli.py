@@ -1,0 +1,166 @@
+"""The command line: parse options, build a config, call one library function, show results.
+
+Library code stays quiet; everything printed, and every exit code, is decided here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from cnnreport import display
+from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
+from cnnreport.data import default_data_dir
+from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.runs import create_run, default_runs_dir, resolve_run
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
+)
+err = Console(stderr=True)
+
+RunsDirOption = Annotated[
+    Optional[Path], typer.Option("--runs-dir", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs].")
+]
+DataDirOption = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data].")
+]
+DatasetOption = Annotated[
+    Optional[str], typer.Option("--dataset", help="mnist, fashion-mnist or kmnist [train: mnist; others: the run's].")
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
+RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn our errors into one line on stderr and the documented exit code."""
+    try:
+        yield
+    except CnnReportError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def command_line() -> str:
+    return shlex.join(["cnnreport", *sys.argv[1:]])
+
+
+def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
+    """The preset (or the defaults) with every option the user gave laid over it."""
+    if preset is not None and preset not in PRESETS:
+        raise BadInput(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    base = PRESETS[preset].config if preset else ExperimentConfig()
+    return base.replace(**{k: v for k, v in options.items() if v is not None})
+
+
+@app.command()
+def train(
+    classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
+    augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Dropout before the output layer; 0 = none [0].")] = None,
+    batch_norm: Annotated[Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs to train [10].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Images per step [20].")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate [0.001].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed [0].")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads [all cores].")] = None,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Train one experiment into a run directory (checkpoint after every epoch)."""
+    from cnnreport.system import set_threads
+    from cnnreport.train import train_run
+
+    with user_errors():
+        config = build_config(
+            preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
+            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
+        )  # fmt: skip
+        if threads is not None and threads < 1:
+            raise BadInput(f"--threads must be at least 1, not {threads}")
+        run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
+        set_threads(threads)
+        with display.epoch_progress(err) as progress:
+            try:
+                metrics = train_run(
+                    run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
+                    command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
+                )  # fmt: skip
+            except KeyboardInterrupt:
+                progress.stop()
+                resume_hint = shlex.join([*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line()))
+                err.print(f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}")
+                raise typer.Exit(130) from None
+        display.train_summary(err, run, metrics)
+
+
+@app.command()
+def evaluate(
+    run: RunArgument,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    device: DeviceOption = "cpu",
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate a run on clean train and test data; save predictions, features, metrics."""
+    from cnnreport.evaluate import evaluate_run
+
+    with user_errors():
+        target = resolve_run(run, runs_dir or default_runs_dir())
+        with err.status(f"evaluating {target.name}"):
+            result = evaluate_run(target, data_dir or default_data_dir(), device, dataset)
+        if as_json:
+            print(json.dumps(result))
+        else:
+            display.evaluation(Console(), result)
+
+
+@app.command("inspect")
+def inspect_command(
+    run: Annotated[Optional[str], typer.Argument(help="A run name or path; omit for an untrained model.")] = None,
+    classes: Annotated[int, typer.Option(help="Untrained model: 10 or 4.")] = 10,
+    batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Untrained model: with BatchNorm.")] = False,
+    dropout: Annotated[float, typer.Option(help="Untrained model: dropout probability.")] = 0.0,
+    index: Annotated[int, typer.Option(help="Test image whose layer outputs are saved.")] = 0,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Architecture table; for a run, also save one image's layer outputs and activation maps."""
+    from cnnreport.anatomy import inspect_run, untrained_architecture
+
+    with user_errors():
+        if run is None:
+            summary = untrained_architecture(ExperimentConfig(classes=classes, batch_norm=batch_norm, dropout=dropout))
+        else:
+            target = resolve_run(run, runs_dir or default_runs_dir())
+            summary = inspect_run(target, data_dir or default_data_dir(), index, dataset)
+        if as_json:
+            print(json.dumps(summary))
+        else:
+            display.architecture(Console(), summary)
+
+
+def main() -> None:
+    app()

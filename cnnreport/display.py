@@ -1,0 +1,96 @@
+"""Rich output for the CLI: progress bars and tables. Library code never prints."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cnnreport.runs import RunDir
+from cnnreport.train import Progress as EpochProgress
+
+
+class EpochBars:
+    """One Rich bar per epoch showing images done, loss, running accuracy and speed."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, Any] = {}
+
+    def update(self, p: EpochProgress) -> None:
+        if p.epoch not in self.tasks:
+            self.tasks[p.epoch] = self.progress.add_task(f"epoch {p.epoch}/{p.epochs}", total=p.total, stats="")
+        stats = f"loss {p.loss:.4f}  acc {p.accuracy:.2%}  {p.images_per_second:,.0f} img/s"
+        self.progress.update(self.tasks[p.epoch], completed=p.seen, stats=stats)
+
+    def epoch_done(self, row: dict[str, float]) -> None:
+        task = self.tasks.get(int(row["epoch"]))
+        if task is not None:
+            stats = self.progress.tasks[task].fields["stats"]
+            test = f"  test {row['test_accuracy']:.2%}  {row['seconds']:.1f}s"
+            self.progress.update(task, stats=stats + test)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def progress_columns() -> tuple[Any, ...]:
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeRemainingColumn(),
+    )
+
+
+@contextlib.contextmanager
+def epoch_progress(console: Console) -> Iterator[EpochBars]:
+    with Progress(*progress_columns(), console=console) as progress:
+        yield EpochBars(progress)
+
+
+def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]) -> None:
+    last = metrics[-1]
+    total = sum(row["seconds"] for row in metrics)
+    console.print(
+        f"{run.name}: {len(metrics)} epochs, running train accuracy {last['train_accuracy']:.2%}, "
+        f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
+        highlight=False,
+    )
+
+
+def evaluation(console: Console, result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['run']}: test accuracy {result['test_accuracy']:.2%}")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="right")
+    for row in result["per_class"]:
+        table.add_row(row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", str(row["support"]))
+    console.print(table)
+    console.print(
+        f"train accuracy (clean) {result['train_accuracy']:.2%}, running {result['running_train_accuracy']:.2%}; "
+        f"ECE {result['ece']:.4f}, NLL {result['nll']:.4f}; {result['params_total']:,} parameters",
+        highlight=False,
+    )
+
+
+def architecture(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title="Architecture")
+    table.add_column("Layer (type)")
+    table.add_column("Output shape")
+    table.add_column("Param #", justify="right")
+    for layer in summary["layers"]:
+        table.add_row(layer["name"], str(layer["output_shape"]), f"{layer['params']:,}")
+    console.print(table)
+    sizes = summary["sizes_mb"]
+    console.print(
+        f"Total params: {summary['params_total']:,}  Trainable: {summary['params_trainable']:,}  "
+        f"Non-trainable: {summary['params_non_trainable']:,}\n"
+        f"Input size (MB): {sizes['input']:.2f}  Forward/backward pass size (MB): {sizes['forward_backward']:.2f}  "
+        f"Params size (MB): {sizes['params']:.2f}  Estimated total size (MB): {sizes['total']:.2f}",
+        highlight=False,
+    )

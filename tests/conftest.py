@@ -1,0 +1,41 @@
+"""Shared fixtures: synthetic IDX data on disk and one small trained, evaluated, inspected run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnreport.cli import app
+from tests.idx_files import write_dataset
+
+os.environ["CNNREPORT_OFFLINE"] = "1"  # tests never try to download datasets
+
+runner = CliRunner()
+REAL_MNIST = Path(os.environ.get("CNNREPORT_DATA_DIR", "../shared/data"))
+
+
+def invoke(*args: str):
+    """Run the CLI in-process and return the click Result."""
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("idx"), layout="torchvision", gz=True)
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A runs dir with two tiny runs (10 and 4 classes), each trained, evaluated and inspected."""
+    runs = tmp_path_factory.mktemp("runs")
+    for name, extra in (("tiny10", []), ("tiny4", ["--classes", "4", "--augment", "--dropout", "0.2"])):
+        common = ["--runs-dir", runs, "--data-dir", data_dir]
+        result = invoke("train", "--epochs", "2", "--name", name, "--threads", "1", *extra, *common)
+        assert result.exit_code == 0, result.output
+        for command in ("evaluate", "inspect"):
+            result = invoke(command, name, *common)
+            assert result.exit_code == 0, result.output
+    return runs
