@@ -85,7 +85,10 @@ def layer_outputs(model: nn.Module, image: torch.Tensor) -> dict[str, np.ndarray
     finally:
         for hook in hooks:
             hook.remove()
-    return {f"{type(dict(model.named_children())[name]).__name__}-{i}": out[0].numpy() for i, (name, out) in enumerate(captured, 1)}
+    return {
+        f"{type(dict(model.named_children())[name]).__name__}-{i}": out[0].numpy()
+        for i, (name, out) in enumerate(captured, 1)
+    }
 
 
 def activation_maps(outputs: dict[str, np.ndarray], side: int = 28) -> dict[str, np.ndarray]:

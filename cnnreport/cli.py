@@ -31,10 +31,12 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 RunsDirOption = Annotated[
-    Optional[Path], typer.Option("--runs-dir", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs].")
+    Optional[Path],
+    typer.Option("--runs-dir", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs]."),
 ]
 DataDirOption = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data].")
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data]."),
 ]
 DatasetOption = Annotated[
     Optional[str], typer.Option("--dataset", help="mnist, fashion-mnist or kmnist [train: mnist; others: the run's].")
@@ -69,25 +71,31 @@ def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
 @app.command()
 def train(
     classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
-    augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")] = None,
+    augment: Annotated[
+        Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")
+    ] = None,
     dropout: Annotated[Optional[float], typer.Option(help="Dropout before the output layer; 0 = none [0].")] = None,
-    batch_norm: Annotated[Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")] = None,
+    batch_norm: Annotated[
+        Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")
+    ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs to train [10].")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Images per step [20].")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Adam learning rate [0.001].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed [0].")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
-    preset: Annotated[Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")] = None,
+    preset: Annotated[
+        Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")
+    ] = None,
     name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads [all cores].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for training [1: fastest at batch 20].")] = None,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
     device: DeviceOption = "auto",
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
-    from cnnreport.system import set_threads
+    from cnnreport.system import pick_device, set_threads
     from cnnreport.train import train_run
 
     with user_errors():
@@ -97,6 +105,7 @@ def train(
         )  # fmt: skip
         if threads is not None and threads < 1:
             raise BadInput(f"--threads must be at least 1, not {threads}")
+        pick_device(device)  # refuse a bad --device before any folder is made
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
         set_threads(threads)
         with display.epoch_progress(err) as progress:
@@ -107,7 +116,9 @@ def train(
                 )  # fmt: skip
             except KeyboardInterrupt:
                 progress.stop()
-                resume_hint = shlex.join([*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line()))
+                resume_hint = shlex.join(
+                    [*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line())
+                )
                 err.print(f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}")
                 raise typer.Exit(130) from None
         display.train_summary(err, run, metrics)

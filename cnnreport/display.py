@@ -69,7 +69,9 @@ def evaluation(console: Console, result: dict[str, Any]) -> None:
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="right")
     for row in result["per_class"]:
-        table.add_row(row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", str(row["support"]))
+        table.add_row(
+            row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", str(row["support"])
+        )
     console.print(table)
     console.print(
         f"train accuracy (clean) {result['train_accuracy']:.2%}, running {result['running_train_accuracy']:.2%}; "

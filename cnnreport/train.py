@@ -82,12 +82,16 @@ def train_one_epoch(
         seen += len(labels)
         if on_progress and (step % PROGRESS_EVERY == 0 or step == len(order)):
             rate = seen / max(time.perf_counter() - start, 1e-9)
-            on_progress(Progress(epoch, config.epochs, seen, len(data.train_labels), loss_sum / seen, correct / seen, rate))
+            on_progress(
+                Progress(epoch, config.epochs, seen, len(data.train_labels), loss_sum / seen, correct / seen, rate)
+            )
     return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen}
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, normalization: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(
+    model: nn.Module, images: torch.Tensor, normalization: tuple[float, float]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and penultimate features for unit-float images, in eval mode, on the CPU."""
     device = next(model.parameters()).device
     mean, std = normalization
@@ -126,12 +130,14 @@ def train_run(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train (or resume) a run to its last epoch, checkpointing after every epoch."""
+    target = pick_device(device)
     with run.lock():
-        state = _start_or_resume(run, config, resume, command)
+        state = _check_resume(run, config, resume)
         if state is not None and state["epoch"] >= config.epochs:
             return list(state["metrics"])
         data = load_study_data(data_dir, config.dataset, config.classes, config.limit)
-        target = pick_device(device)
+        if not run.config_file.exists():  # only now: bad options or data leave no trace
+            run.write_config(config, command)
         model, optimizer, metrics, normalization = _restore(state, config, data, target)
         run.write_status("running", device=str(target))
         try:
@@ -155,18 +161,14 @@ def train_run(
         return metrics
 
 
-def _start_or_resume(run: RunDir, config: ExperimentConfig, resume: bool, command: str) -> dict[str, Any] | None:
+def _check_resume(run: RunDir, config: ExperimentConfig, resume: bool) -> dict[str, Any] | None:
     """Check the run dir agrees with the request; return the checkpoint to resume from."""
-    has_checkpoint = run.checkpoint_file.exists()
     if run.config_file.exists():
-        stored = run.read_config()
         if not resume:
             raise RunError(f"run {run.name!r} already exists; use --resume to continue it or choose another --name")
-        if stored != config:
+        if run.read_config() != config:
             raise RunError(f"run {run.name!r} was started with different options; resume it with the same ones")
-    else:
-        run.write_config(config, command)
-    if not has_checkpoint:
+    if not run.checkpoint_file.exists():
         return None
     state = run.load_checkpoint()
     if state["config"] != config.to_dict():

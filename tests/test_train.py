@@ -1,0 +1,70 @@
+"""Training semantics: resume gives exactly the uninterrupted result; names and presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, matching_preset
+from cnnreport.runs import RunDir, create_run
+from cnnreport.train import train_run
+
+
+class StopAfter:
+    """An on_epoch callback that interrupts training like Ctrl-C after `epochs` epochs."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def __call__(self, row: dict[str, float]) -> None:
+        if row["epoch"] == self.epochs:
+            raise KeyboardInterrupt
+
+
+def final_state(run: RunDir) -> tuple[dict[str, torch.Tensor], list[dict[str, float]]]:
+    state = run.load_checkpoint()
+    metrics = [{k: v for k, v in row.items() if k != "seconds"} for row in state["metrics"]]
+    return state["model"], metrics
+
+
+@pytest.mark.parametrize(
+    "config", [ExperimentConfig(epochs=3), ExperimentConfig(epochs=3, augment=True, dropout=0.3, batch_norm=True)]
+)
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, data_dir: Path, config) -> None:
+    torch.set_num_threads(1)
+    straight = create_run(tmp_path, "straight")
+    train_run(straight, config, data_dir=data_dir, device="cpu")
+    interrupted = create_run(tmp_path, "interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        train_run(interrupted, config, data_dir=data_dir, device="cpu", on_epoch=StopAfter(1))
+    assert interrupted.read_status()["status"] == "interrupted"
+    assert interrupted.load_checkpoint()["epoch"] == 1
+    train_run(interrupted, config, data_dir=data_dir, device="cpu", resume=True)
+    (weights_a, metrics_a), (weights_b, metrics_b) = final_state(straight), final_state(interrupted)
+    assert metrics_a == metrics_b
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+    assert interrupted.read_status()["status"] == "finished"
+
+
+def test_resume_with_different_options_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    run = create_run(tmp_path, "r")
+    train_run(run, ExperimentConfig(epochs=1), data_dir=data_dir)
+    with pytest.raises(Exception, match="different options"):
+        train_run(run, ExperimentConfig(epochs=1, lr=0.01), data_dir=data_dir, resume=True)
+
+
+def test_default_names_use_preset_ids() -> None:
+    assert default_run_name(ExperimentConfig()) == "mnist10"
+    assert default_run_name(ExperimentConfig(augment=True, dropout=0.3, epochs=30)) == "dropout-augment"
+    assert default_run_name(ExperimentConfig(classes=4, seed=2)) == "mnist4-seed2"
+    assert default_run_name(ExperimentConfig(augment=True, epochs=3, limit=100)) == "mnist10-aug-e3-limit100"
+    assert default_run_name(ExperimentConfig(dataset="kmnist")) == "kmnist-mnist10"
+
+
+def test_presets_match_the_write_up() -> None:
+    assert set(PRESETS) == {"mnist10", "mnist4", "augment", "dropout-augment", "batchnorm"}
+    assert PRESETS["dropout-augment"].config.epochs == 30 and PRESETS["batchnorm"].config.epochs == 15
+    assert matching_preset(ExperimentConfig(classes=4, seed=5)) is PRESETS["mnist4"]
+    assert matching_preset(ExperimentConfig(limit=10)) is None
