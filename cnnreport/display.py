@@ -96,3 +96,22 @@ def architecture(console: Console, summary: dict[str, Any]) -> None:
         f"Params size (MB): {sizes['params']:.2f}  Estimated total size (MB): {sizes['total']:.2f}",
         highlight=False,
     )
+
+
+class JobBoard:
+    """One Rich bar per experiment of `reproduce`, fed by reproduce.Update messages."""
+
+    def __init__(self, progress: Progress, names: list[str]) -> None:
+        self.progress = progress
+        self.tasks = {name: progress.add_task(name, total=None, stats="waiting") for name in names}
+
+    def update(self, update: Any) -> None:
+        stats = update.stage + (f"  {update.detail}" if update.detail else "")
+        total = update.total or None
+        self.progress.update(self.tasks[update.name], completed=update.done, total=total, stats=stats)
+
+
+@contextlib.contextmanager
+def job_board(console: Console, names: list[str]) -> Iterator[JobBoard]:
+    with Progress(*progress_columns(), console=console) as progress:
+        yield JobBoard(progress, names)

@@ -1,0 +1,163 @@
+"""Reproduce the whole write-up: plan the runs, train/evaluate/inspect them in parallel.
+
+Each run is written only by the one process that trains it (train_run holds the run's
+lock). Finished work is skipped, half-finished runs resume, so running the same command
+again after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.runs import RunDir, create_run
+
+QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
+QUICK_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the reproduction: where it goes and what it trains."""
+
+    name: str
+    config: ExperimentConfig
+
+
+@dataclass(frozen=True)
+class Update:
+    """A message from a worker: a stage change or training progress of one job."""
+
+    name: str
+    stage: str  # training, evaluating, inspecting, done, failed
+    done: int = 0  # training images processed so far, over all epochs
+    total: int = 0
+    detail: str = ""
+
+
+def plan(seeds: int = 1, quick: bool = False) -> list[Job]:
+    """The write-up's five experiments (times `seeds`), longest first to finish soonest."""
+    jobs = []
+    for preset in PRESETS.values():
+        for seed in range(seeds):
+            config = preset.config.replace(seed=seed)
+            name = preset.id + (f"-seed{seed}" if seed else "")
+            if quick:
+                config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
+                name = f"quick-{name}"
+            jobs.append(Job(name, config))
+    return sorted(jobs, key=lambda job: -job.config.epochs)
+
+
+def needs_work(run: RunDir) -> bool:
+    """True unless the run is trained, evaluated and inspected after its last checkpoint."""
+    outputs = (run.checkpoint_file, run.evaluation_file, run.anatomy_file, run.layer_outputs_file)
+    if not all(path.exists() for path in outputs) or run.read_status().get("status") != "finished":
+        return True
+    checkpoint_time = run.checkpoint_file.stat().st_mtime
+    return any(path.stat().st_mtime < checkpoint_time for path in outputs[1:])
+
+
+def run_job(
+    job: Job, runs_dir: Path, data_dir: Path, device: str, threads: int, report: Callable[[Update], None], command: str
+) -> None:
+    """Train (or resume), evaluate and inspect one job; skip steps already done."""
+    from cnnreport.anatomy import inspect_run
+    from cnnreport.evaluate import evaluate_run
+    from cnnreport.system import set_threads
+    from cnnreport.train import train_run
+
+    set_threads(threads)
+    run = create_run(runs_dir, job.name)
+    images = job.config.limit or 60_000
+    total = images * job.config.epochs
+
+    def on_progress(p: Any) -> None:
+        images_per_epoch = p.total
+        report(Update(job.name, "training", (p.epoch - 1) * images_per_epoch + p.seen, images_per_epoch * p.epochs))
+
+    report(Update(job.name, "training", 0, total))
+    metrics = train_run(
+        run, job.config, data_dir=data_dir, device=device, resume=True, command=command, on_progress=on_progress
+    )
+    if needs_work(run):
+        report(Update(job.name, "evaluating", total, total))
+        evaluate_run(run, data_dir, device)
+        report(Update(job.name, "inspecting", total, total))
+        inspect_run(run, data_dir)
+    report(Update(job.name, "done", total, total, f"test {metrics[-1]['test_accuracy']:.2%}"))
+
+
+# ---- parallel execution ---------------------------------------------------------------
+_updates: Any = None  # the queue a worker process reports to, set by _init_worker
+
+
+def _init_worker(updates: Any) -> None:
+    global _updates
+    _updates = updates
+
+
+def _worker(job: Job, runs_dir: Path, data_dir: Path, device: str, threads: int, command: str) -> None:
+    run_job(job, runs_dir, data_dir, device, threads, _updates.put, command)
+
+
+def run_all(
+    jobs: list[Job],
+    *,
+    runs_dir: Path,
+    data_dir: Path,
+    device: str,
+    processes: int,
+    cores: int,
+    on_update: Callable[[Update], None],
+    command: str = "",
+) -> dict[str, BaseException]:
+    """Run every job, `processes` at a time, splitting `cores` threads between them.
+
+    Returns the failures by job name; one failing run does not stop the others.
+    """
+    threads = max(1, cores // processes)
+    if processes == 1:
+        return _run_inline(jobs, runs_dir, data_dir, device, threads, on_update, command)
+    context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
+    updates = context.Queue()
+    failures: dict[str, BaseException] = {}
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,)) as pool:
+        pending: dict[Future[None], Job] = {
+            pool.submit(_worker, job, runs_dir, data_dir, device, threads, command): job for job in jobs
+        }
+        while pending:
+            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(updates, on_update)
+            for future in finished:
+                job = pending.pop(future)
+                if future.exception() is not None:
+                    failures[job.name] = future.exception()  # type: ignore[assignment]
+                    on_update(Update(job.name, "failed", detail=str(future.exception())))
+        _drain(updates, on_update)
+    return failures
+
+
+def _run_inline(jobs, runs_dir, data_dir, device, threads, on_update, command) -> dict[str, BaseException]:  # type: ignore[no-untyped-def]
+    failures: dict[str, BaseException] = {}
+    for job in jobs:
+        try:
+            run_job(job, runs_dir, data_dir, device, threads, on_update, command)
+        except Exception as exc:  # recorded and shown; the other runs go on
+            failures[job.name] = exc
+            on_update(Update(job.name, "failed", detail=str(exc)))
+    return failures
+
+
+def _drain(updates: Any, on_update: Callable[[Update], None]) -> None:
+    while True:
+        try:
+            on_update(updates.get_nowait())
+        except queue_module.Empty:
+            return

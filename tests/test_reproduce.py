@@ -1,0 +1,77 @@
+"""reproduce: the five experiments end to end, skipping finished work, resuming the rest."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from cnnreport.config import PRESETS
+from cnnreport.reproduce import QUICK_EPOCHS, plan
+from cnnreport.runs import RunDir, create_run
+from cnnreport.train import train_run
+from tests.conftest import invoke
+from tests.test_train import StopAfter
+
+
+def reproduce(tmp_path: Path, data_dir: Path, *extra: str):
+    return invoke(
+        "reproduce", "--quick", "--tsne-samples", "60", "--runs-dir", tmp_path / "runs",
+        "--data-dir", data_dir, "-o", tmp_path / "report.html", *extra,
+    )  # fmt: skip
+
+
+def test_plan_covers_every_preset_and_seed() -> None:
+    jobs = plan(seeds=2)
+    assert sorted(job.name for job in jobs) == sorted([p for p in PRESETS] + [f"{p}-seed1" for p in PRESETS])
+    assert jobs[0].config.epochs == 30  # longest first
+    quick = plan(quick=True)
+    assert all(j.name.startswith("quick-") and j.config.epochs <= QUICK_EPOCHS and j.config.limit for j in quick)
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    folder = tmp_path_factory.mktemp("reproduce")
+    interrupted = create_run(folder / "runs", "quick-mnist4")
+    config = next(job.config for job in plan(quick=True) if job.name == "quick-mnist4")
+    with pytest.raises(KeyboardInterrupt):
+        train_run(interrupted, config, data_dir=data_dir, on_epoch=StopAfter(1))
+    result = reproduce(folder, data_dir)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_report_holds_all_five_experiments(reproduced: Path) -> None:
+    html = (reproduced / "report.html").read_text()
+    for preset in PRESETS:
+        assert f"quick-{preset}" in html
+    assert re.search(r"quick", html, re.IGNORECASE)
+
+
+def test_interrupted_run_was_resumed_not_restarted(reproduced: Path) -> None:
+    run = RunDir(reproduced / "runs" / "quick-mnist4")
+    epochs = run.read_metrics()
+    assert [e["epoch"] for e in epochs] == [1, 2] and run.read_status()["status"] == "finished"
+    assert run.read_json(run.status_file)["epochs_done"] == 2
+
+
+def test_second_reproduce_only_rerenders(reproduced: Path, data_dir: Path) -> None:
+    runs = sorted((reproduced / "runs").iterdir())
+    stamps = {p: (p / "checkpoint.pt").stat().st_mtime_ns for p in runs}
+    evaluated = {p: (p / "evaluation.json").stat().st_mtime_ns for p in runs}
+    report_before = (reproduced / "report.html").stat().st_mtime_ns
+    result = reproduce(reproduced, data_dir)
+    assert result.exit_code == 0, result.output
+    assert stamps == {p: (p / "checkpoint.pt").stat().st_mtime_ns for p in runs}
+    assert evaluated == {p: (p / "evaluation.json").stat().st_mtime_ns for p in runs}
+    assert (reproduced / "report.html").stat().st_mtime_ns > report_before
+
+
+@pytest.mark.slow
+def test_parallel_jobs_write_each_run_from_its_own_worker(tmp_path: Path, data_dir: Path) -> None:
+    result = reproduce(tmp_path, data_dir, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    writers = {(run / ".lock").read_text() for run in (tmp_path / "runs").iterdir()}
+    assert f"process {os.getpid()}" not in writers and 1 <= len(writers) <= 2
