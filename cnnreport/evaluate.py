@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from cnnreport.analysis import calibration
+from cnnreport.analysis.pipeline import analyze
 from cnnreport.anatomy import parameter_counts
 from cnnreport.data import class_names, load_study_data
 from cnnreport.runs import RunDir
@@ -108,6 +109,10 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
         labels=labels,
         digits=data.test_digits.numpy(),
     )
+    # Analyses beyond the write-up (robustness, grouping, Grad-CAM, filters, efficiency).
+    fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset or config.dataset)
+    result |= fields
+    run.write_arrays(run.analysis_file, **arrays)
     run.write_json(run.evaluation_file, result)
     return result
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnreport.data import SPLIT_FILES
+from cnnreport.data import SPLIT_FILES, TORCHVISION_FOLDERS
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -28,9 +28,11 @@ def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.uint8)
 
 
-def write_dataset(folder: Path, train: int = 400, test: int = 200, gz: bool = False, layout: str = "flat") -> Path:
-    """Write the four IDX files; layout 'flat' or 'torchvision' (<folder>/MNIST/raw)."""
-    target = folder if layout == "flat" else folder / "MNIST" / "raw"
+def write_dataset(
+    folder: Path, train: int = 400, test: int = 200, gz: bool = False, layout: str = "flat", dataset: str = "mnist"
+) -> Path:
+    """Write the four IDX files; layout 'flat' or 'torchvision' (<folder>/MNIST/raw, FashionMNIST/raw, ...)."""
+    target = folder if layout == "flat" else folder / TORCHVISION_FOLDERS[dataset] / "raw"
     target.mkdir(parents=True, exist_ok=True)
     for split, n, seed in (("train", train, 1), ("test", test, 2)):
         images, labels = synthetic_split(n, seed)

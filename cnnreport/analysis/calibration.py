@@ -25,7 +25,7 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict[str, list[float]]:
-    """Per equal-width confidence bin (lower edge exclusive, as in Guo et al. 2017): count, mean confidence, accuracy."""
+    """Per equal-width confidence bin (lower edge exclusive, Guo et al. 2017): count, mean confidence, accuracy."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
     count = np.bincount(which, minlength=bins).astype(float)

@@ -1,0 +1,41 @@
+"""Efficiency counts and the saved first-layer kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cnnreport.analysis.efficiency import efficiency
+from cnnreport.analysis.filters import first_layer_kernels
+from cnnreport.model import StudyCNN
+
+
+def conv_mult_adds(model: StudyCNN) -> int:
+    """Multiply-adds by hand, counted torchinfo's way: every weight and bias once per output position."""
+    outputs = {"conv1": 16 * 28 * 28, "conv2": 8 * 14 * 14, "conv3": 4 * 4 * 4}
+    total = 0
+    for name, elements in outputs.items():
+        conv = getattr(model, name)
+        total += elements * (conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1] + 1)
+    return total + (model.fc.in_features + 1) * model.fc.out_features
+
+
+@pytest.mark.parametrize("classes, params", [(10, 4470), (4, 4368)])
+def test_counts_match_the_write_up_and_a_hand_count(classes, params):
+    model = StudyCNN(classes=classes).to(memory_format=torch.channels_last)
+    metrics = [{"seconds": 1.5}, {"seconds": 2.5}]
+    result = efficiency(model, metrics)
+    assert result["params"] == params
+    assert result["mult_adds"] == conv_mult_adds(model)
+    assert result["train_seconds"] == pytest.approx(4.0)
+    assert result["seconds_per_epoch"] == pytest.approx(2.0)
+    assert result["epochs"] == 2
+    assert next(model.parameters()).is_contiguous(memory_format=torch.channels_last)  # caller's model untouched
+
+
+def test_first_layer_kernels_are_conv1_weights():
+    model = StudyCNN()
+    kernels = first_layer_kernels(model)
+    assert kernels.shape == (16, 7, 7) and kernels.dtype == np.float32
+    np.testing.assert_array_equal(kernels, model.conv1.weight.detach()[:, 0].numpy())

@@ -1,0 +1,99 @@
+"""Grouping runs into experiments and reading differences against the seed spread."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from cnnreport.analysis import seeds
+from cnnreport.analysis.seeds import Spread
+from cnnreport.config import ExperimentConfig
+from cnnreport.runs import create_run
+
+
+def test_mean_std_matches_statistics():
+    values = [0.981, 0.975, 0.979]
+    spread = seeds.mean_std(values)
+    assert spread.mean == pytest.approx(statistics.mean(values))
+    assert spread.std == pytest.approx(statistics.stdev(values))
+    assert spread.n == 3
+
+
+def test_mean_std_of_one_and_of_none():
+    assert seeds.mean_std([0.5]) == Spread(0.5, 0.0, 1)
+    assert seeds.mean_std([float("nan"), 0.5]).n == 1
+    assert seeds.mean_std([]).n == 0
+
+
+def test_within_spread():
+    assert seeds.within_spread(Spread(0.98, 0.002, 3), Spread(0.983, 0.002, 3)) is True
+    assert seeds.within_spread(Spread(0.98, 0.001, 3), Spread(0.99, 0.001, 3)) is False
+    assert seeds.within_spread(Spread(0.98, 0.0, 1), Spread(0.981, 0.002, 3)) is True
+    assert seeds.within_spread(Spread(0.98, 0.0, 1), Spread(0.99, 0.0, 1)) is None
+
+
+def test_format():
+    assert Spread(0.98273, 0.0, 1).format() == "98.27 %"
+    assert Spread(0.98273, 0.00123, 3).format() == "98.27 ± 0.12 % (n=3)"
+    assert Spread(0.1234, 0.01, 2).format(scale=1, digits=3, unit="") == "0.123 ± 0.010 (n=2)"
+    assert seeds.mean_std([]).format() == "n/a"
+
+
+def test_spread_notes_name_close_pairs_only():
+    notes = seeds.spread_notes(
+        "test accuracy",
+        {"A": Spread(0.980, 0.003, 3), "B": Spread(0.982, 0.003, 3), "C": Spread(0.95, 0.001, 3)},
+    )
+    assert len(notes) == 1
+    assert "A and B differ by 0.20 points" in notes[0]
+
+
+def make_runs(tmp_path, configs):
+    runs = []
+    for name, config in configs:
+        run = create_run(tmp_path, name)
+        run.write_config(config, "test")
+        runs.append(run)
+    return runs
+
+
+def test_group_by_experiment(tmp_path):
+    base = ExperimentConfig()
+    runs = make_runs(
+        tmp_path,
+        [
+            ("a-seed0", base),
+            ("b-aug", base.replace(augment=True)),
+            ("a-seed1", base.replace(seed=1)),
+            ("fashion", base.replace(dataset="fashion-mnist")),
+            ("limited", base.replace(limit=1000)),
+        ],
+    )
+    broken = create_run(tmp_path, "broken")
+    broken.config_file.write_text("not json")
+    experiments = seeds.group_by_experiment([*runs, broken])
+    assert [[r.name for r in e.runs] for e in experiments] == [
+        ["a-seed0", "a-seed1"],
+        ["b-aug"],
+        ["fashion"],
+        ["limited"],
+    ]
+    assert experiments[0].seeds == (0, 1)
+    assert experiments[0].label == "Experiment 1: 10 classes"
+    assert experiments[1].label == "Bonus 1: data augmentation"
+    assert experiments[2].label == "Experiment 1: 10 classes on Fashion-MNIST"
+    assert experiments[2].dataset == "fashion-mnist"
+    assert experiments[3].label == "Experiment 1: 10 classes (first 1000 images)"
+
+
+def test_label_of_a_config_that_is_no_preset():
+    assert seeds.experiment_label(ExperimentConfig(epochs=2, seed=4)) == "mnist10-e2"
+
+
+def test_dataset_titles():
+    assert [seeds.dataset_title(d) for d in ("mnist", "fashion-mnist", "kmnist")] == [
+        "MNIST",
+        "Fashion-MNIST",
+        "KMNIST",
+    ]
