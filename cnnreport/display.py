@@ -78,6 +78,27 @@ def evaluation(console: Console, result: dict[str, Any]) -> None:
         f"ECE {result['ece']:.4f}, NLL {result['nll']:.4f}; {result['params_total']:,} parameters",
         highlight=False,
     )
+    analyses(console, result)
+
+
+def analyses(console: Console, result: dict[str, Any]) -> None:
+    """One line each for the analyses beyond the write-up (absent in older evaluations)."""
+    kinds = result.get("robustness", {}).get("kinds", {})
+    if kinds:
+        worst = ", ".join(f"{kind} {k['strengths'][-1]:g}: {k['accuracy'][-1]:.2%}" for kind, k in kinds.items())
+        console.print(f"robustness at the strongest level ({worst})", highlight=False)
+    merged = result.get("merged_groups")
+    if merged:
+        console.print(
+            f"on the four groups: {merged['accuracy_argmax']:.2%} (argmax then group), "
+            f"{merged['accuracy_summed']:.2%} (summed probabilities)",
+            highlight=False,
+        )
+    if "efficiency" in result:
+        cost = result["efficiency"]
+        console.print(
+            f"{cost['mult_adds']:,} multiply-adds per image; {cost['train_seconds']:.0f}s of training", highlight=False
+        )
 
 
 def architecture(console: Console, summary: dict[str, Any]) -> None:
