@@ -26,7 +26,7 @@ from tests.conftest import invoke
 from tests.idx_files import write_dataset
 
 NEW_FIELDS = ("dataset", "robustness", "merged_groups", "efficiency", "gradcam", "ece", "nll", "reliability")
-STUDY_IDS = ["study-robustness", "study-calibration", "study-grouping", "study-efficiency"]
+STUDY_IDS = ["robustness", "calibration", "grouping", "efficiency"]
 
 
 def train_and_evaluate(runs: Path, data: Path, name: str, *options: str) -> None:
@@ -124,11 +124,11 @@ def test_analysis_arrays(study: Path):
 def test_every_run_gets_every_section(sections: dict[str, list[Section]]):
     assert set(sections) == {"tiny10", "tiny10-seed1", "tiny4", "fashion-mnist", "kmnist"}
     for name, parts in sections.items():
-        assert [s.id for s in parts] == [f"{name}-{part}" for part, _, _ in RUN_PARTS]
+        assert [s.id for s in parts] == [part for part, _, _ in RUN_PARTS]
         for section in parts:
             assert section.missing is None, (section.id, section.missing)
             assert all(f.data_uri.startswith("data:image/png;base64,") for f in section.figures)
-        by_part = {s.id.removeprefix(f"{name}-"): s for s in parts}
+        by_part = {s.id: s for s in parts}
         for part in ("calibration", "robustness", "gradcam", "filters"):
             assert by_part[part].figures, (name, part)
         assert bool(by_part["grouping"].tables) == (name != "tiny4")
@@ -137,14 +137,14 @@ def test_every_run_gets_every_section(sections: dict[str, list[Section]]):
 def test_study_sections_compare_experiments_with_seed_spread(studied: dict[str, Section]):
     assert list(studied) == STUDY_IDS
     assert all(s.missing is None for s in studied.values()), [s.missing for s in studied.values()]
-    rows = studied["study-robustness"].tables[0].rows
+    rows = studied["robustness"].tables[0].rows
     tiny10 = next(row for row in rows if "tiny10-seed1" in row[2])
     assert "(n=2)" in tiny10[3] and "±" in tiny10[3]
     assert {row[1] for row in rows} == {"MNIST", "Fashion-MNIST", "KMNIST"}
-    assert len(studied["study-robustness"].figures) >= 3  # one set of curves per dataset
-    notes = " ".join(studied["study-grouping"].notes)
+    assert len(studied["robustness"].figures) >= 3  # one set of curves per dataset
+    notes = " ".join(studied["grouping"].notes)
     assert "mnist4-aug-drop0.2-e2" in notes and "mnist10-e2" in notes
-    assert len(studied["study-efficiency"].tables[0].rows) == 4  # tiny10 (2 seeds), tiny4, fashion, kmnist
+    assert len(studied["efficiency"].tables[0].rows) == 4  # tiny10 (2 seeds), tiny4, fashion, kmnist
 
 
 @pytest.mark.parametrize("dataset, title", [("fashion-mnist", "Fashion-MNIST"), ("kmnist", "KMNIST")])
@@ -173,8 +173,8 @@ def test_an_evaluation_from_before_the_analyses_degrades(tmp_path: Path, study: 
     old.write_json(old.evaluation_file, {k: v for k, v in result.items() if k not in NEW_FIELDS[:5]})
     old.analysis_file.unlink()
     by_id = {s.id: s for s in run_sections(old)}
-    assert by_id["old-calibration"].missing is None
-    assert all(by_id[f"old-{part}"].missing for part in ("robustness", "gradcam", "filters", "grouping"))
+    assert by_id["calibration"].missing is None
+    assert all(by_id[part].missing for part in ("robustness", "gradcam", "filters", "grouping"))
 
 
 def test_malformed_results_cost_one_section_only(tmp_path: Path, study: Path):
@@ -183,6 +183,6 @@ def test_malformed_results_cost_one_section_only(tmp_path: Path, study: Path):
     result = odd.read_json(odd.evaluation_file)
     odd.write_json(odd.evaluation_file, {**result, "robustness": {"kinds": "garbage"}})
     by_id = {s.id: s for s in run_sections(odd)}
-    assert "unexpected shape" in (by_id["odd-robustness"].missing or "")
-    assert by_id["odd-calibration"].missing is None
+    assert "unexpected shape" in (by_id["robustness"].missing or "")
+    assert by_id["calibration"].missing is None
     assert study_sections([odd])[0].missing

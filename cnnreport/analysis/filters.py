@@ -8,5 +8,7 @@ from torch import nn
 
 def first_layer_kernels(model: nn.Module) -> np.ndarray:
     """float32 [out_channels, kh, kw] weights of model.conv1 (one input channel: grey pixels)."""
-    weight = model.conv1.weight.detach().cpu().float()  # type: ignore[union-attr]
+    conv = model.get_submodule("conv1")
+    assert isinstance(conv, nn.Conv2d)
+    weight = conv.weight.detach().cpu().float()
     return weight[:, 0].contiguous().numpy()

@@ -81,10 +81,11 @@ def attribution_arrays(
     device = next(model.parameters()).device
     labels, predictions = data.test_labels.numpy(), test_logits.argmax(1)
     side = data.test_images.shape[-1]
+    layer = model.get_submodule("conv3")  # the last convolution
 
     def maps(indices: np.ndarray, targets: np.ndarray) -> np.ndarray:
         inputs = ((data.test_images[torch.from_numpy(indices)] - mean) / std).to(device)
-        raw = gradcam.grad_cam(model, model.conv3, inputs, torch.from_numpy(targets))  # type: ignore[arg-type]
+        raw = gradcam.grad_cam(model, layer, inputs, torch.from_numpy(targets))
         return gradcam.upsample(raw, side).astype(np.float16)
 
     correct = gradcam.correct_examples(predictions, labels, test_logits.shape[1])
@@ -102,5 +103,5 @@ def attribution_arrays(
     }
     # The maps' native resolution (conv3's output side), worth stating next to the overlays.
     probe = torch.zeros(1, 1, side, side, device=device)
-    map_side = gradcam.grad_cam(model, model.conv3, probe, torch.zeros(1, dtype=torch.long)).shape[-1]  # type: ignore[arg-type]
+    map_side = gradcam.grad_cam(model, layer, probe, torch.zeros(1, dtype=torch.long)).shape[-1]
     return arrays, int(map_side)

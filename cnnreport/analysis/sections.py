@@ -4,16 +4,16 @@ Each builder reads only what `evaluate` cached in the run directories (evaluatio
 analysis.npz, predictions.npz) and returns a Section; a run without those results gets a
 Section whose `missing` names the command to run, never an exception.
 
-Per-run section ids are '<run name>-<part>' (unique in one HTML page); study ids start
-with 'study-'.
+Section ids are short names ('calibration', 'gradcam', ...) unique among the sections of
+one call; the report namespaces them per run and for the study part of the page.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cnnreport.analysis import sections_gradcam, sections_grouping, sections_robustness, sections_run, sections_study
-from cnnreport.analysis.store import slug
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section
 
@@ -39,12 +39,14 @@ STUDY_PARTS: tuple[tuple[str, str, StudyBuilder], ...] = (
 
 def run_sections(run: RunDir) -> list[Section]:
     """Sections shown inside one run's part of the report."""
-    return [guarded(f"{slug(run.name)}-{part}", title, lambda b=build: b(run)) for part, title, build in RUN_PARTS]
+    return [guarded(part, title, functools.partial(build, run)) for part, title, build in RUN_PARTS]
 
 
 def study_sections(runs: list[RunDir]) -> list[Section]:
     """Sections that compare runs (shown once, after the summary table)."""
-    return [guarded(section_id, title, lambda b=build: b(list(runs))) for section_id, title, build in STUDY_PARTS]
+    return [
+        guarded(section_id, title, functools.partial(build, list(runs))) for section_id, title, build in STUDY_PARTS
+    ]
 
 
 def guarded(section_id: str, title: str, build: Callable[[], Section]) -> Section:

@@ -14,7 +14,7 @@ NEEDED = tuple(key for key in ARRAY_KEYS if key.startswith("gradcam"))
 
 
 def gradcam_section(run: RunDir) -> Section:
-    section_id = f"{store.slug(run.name)}-gradcam"
+    section_id = "gradcam"
     result = store.evaluation(run, "gradcam", "class_names")
     found, predicted = store.arrays(run, *NEEDED), store.predictions(run)
     if result is None or found is None or predicted is None:

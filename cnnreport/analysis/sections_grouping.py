@@ -9,7 +9,7 @@ from cnnreport.data import class_names
 from cnnreport.runs import RunDir
 from cnnreport.sections import Figure, Section, Table, embed
 
-SECTION_ID = "study-grouping"
+SECTION_ID = "grouping"
 TITLE = "Grouping or coarser scoring?"
 BAR_CAPTION = "Green: trained on the groups; blue: 10-class models merged after training. Error bars: ± std over seeds."
 HEADER = ["experiment", "dataset", "runs", "trained on", "scored as", "accuracy on the 4 groups"]

@@ -14,7 +14,7 @@ from cnnreport.analysis.study_plots import Curve, robustness_figure
 from cnnreport.runs import RunDir
 from cnnreport.sections import Figure, Section, Table, embed
 
-SECTION_ID = "study-robustness"
+SECTION_ID = "robustness"
 TITLE = "Robustness across experiments"
 CURVES_CAPTION = "Lines: mean over seeds; bands: ± std where an experiment has several seeds; dashed: 4-class runs."
 # Table columns: (kind, index into its strengths, headline); the clean column first, then the

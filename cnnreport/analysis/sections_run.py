@@ -13,6 +13,7 @@ import numpy as np
 from cnnreport.analysis import plots, store
 from cnnreport.analysis.robustness import BY_KIND
 from cnnreport.analysis.sections_grouping import TITLE as GROUPING_STUDY
+from cnnreport.analysis.sections_robustness import TITLE as ROBUSTNESS_STUDY
 from cnnreport.analysis.seeds import dataset_title
 from cnnreport.analysis.study_plots import Curve, robustness_figure
 from cnnreport.data import class_names
@@ -44,7 +45,7 @@ def strength_text(kind: str, strength: float) -> str:
 
 
 def missing(run: RunDir, key: str, title: str, what: str) -> Section:
-    return Section(f"{store.slug(run.name)}-{key}", title, missing=f"{what}: {store.evaluate_hint(run)}")
+    return Section(key, title, missing=f"{what}: {store.evaluate_hint(run)}")
 
 
 def calibration_section(run: RunDir) -> Section:
@@ -63,7 +64,7 @@ def calibration_section(run: RunDir) -> Section:
     ]
     leaning = "over-confident" if gap > 0 else "under-confident"
     return Section(
-        f"{store.slug(run.name)}-calibration",
+        "calibration",
         title,
         intro=f"Does a confidence of 90 % mean right 9 times in 10? Top-label reliability on the "
         f"{int(count.sum()):,} {dataset_title(dataset_of(run, result))} test images, 15 equal-width confidence bins.",
@@ -98,11 +99,11 @@ def robustness_section(run: RunDir) -> Section:
     name = dataset_title(dataset_of(run, result))
     figure = robustness_figure(panels, axes_labels, f"{run.name}: accuracy on perturbed {name} test images")
     return Section(
-        f"{store.slug(run.name)}-robustness",
+        "robustness",
         title,
         intro=f"Test accuracy on {result['robustness']['images']:,} {name} test images, perturbed at growing strength. "
         "Every run sees the very same perturbed images (fixed seed), so runs compare image for image; "
-        "the study-wide comparison is in the section 'Robustness across experiments'.",
+        f"the study-wide comparison is in the section {ROBUSTNESS_STUDY!r}.",
         figures=[embed(figure, f"Robustness curves of {run.name}")],
         tables=[Table("Accuracy at each strength", header, rows)],
     )
@@ -115,7 +116,7 @@ def grouping_section(run: RunDir) -> Section:
         return missing(run, "grouping", title, "no grouped scoring")
     dataset = dataset_of(run, result)
     groups = ", ".join(class_names(dataset, 4))
-    section_id = f"{store.slug(run.name)}-grouping"
+    section_id = "grouping"
     merged = result["merged_groups"]
     if merged is None:
         intro = f"This run is trained on the four groups ({groups}) directly; the study section {GROUPING_STUDY!r} "
@@ -145,7 +146,7 @@ def filters_section(run: RunDir) -> Section:
     kernels = found["conv1_kernels"]
     side = kernels.shape[-1]
     return Section(
-        f"{store.slug(run.name)}-filters",
+        "filters",
         title,
         intro=f"The {len(kernels)} {side}×{side} kernels of the first convolution, as trained on "
         f"{dataset_title(dataset_of(run, store.evaluation(run)))}; red weights add the pixel's brightness, "

@@ -8,8 +8,8 @@ from cnnreport.analysis.study_plots import Point, efficiency_figure
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section, Table, embed
 
-CALIBRATION_ID, CALIBRATION_TITLE = "study-calibration", "Calibration across experiments"
-EFFICIENCY_ID, EFFICIENCY_TITLE = "study-efficiency", "Accuracy for the cost"
+CALIBRATION_ID, CALIBRATION_TITLE = "calibration", "Calibration across experiments"
+EFFICIENCY_ID, EFFICIENCY_TITLE = "efficiency", "Accuracy for the cost"
 CALIBRATION_HEADER = ["experiment", "dataset", "runs", "test accuracy", "ECE (15 bins)", "NLL (nats)"]
 EFFICIENCY_HEADER = [
     "experiment",

@@ -6,7 +6,6 @@ file into None (the section then says what to run) instead of an exception.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -55,8 +54,3 @@ def predictions(run: RunDir) -> dict[str, np.ndarray] | None:
 def evaluate_hint(run: RunDir) -> str:
     """What the user runs to produce the missing results."""
     return f"run `cnnreport evaluate {run.name}` (with this version of cnnreport)"
-
-
-def slug(text: str) -> str:
-    """A string safe inside an HTML id."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "run"
