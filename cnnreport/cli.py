@@ -173,5 +173,31 @@ def inspect_command(
             display.architecture(Console(), summary)
 
 
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
+TsneSamplesOption = Annotated[int, typer.Option(help="Test images in each run's t-SNE (cached per setting).")]
+
+
+def render_report(runs: list[Any], output: Path, tsne_samples: int) -> None:
+    from cnnreport.report import build_report
+
+    with err.status("rendering the report") as status:
+        build_report(runs, output, on_step=lambda message: status.update(message), tsne_samples=tsne_samples)
+    err.print(f"report written to {output}", highlight=False)
+
+
+@app.command()
+def report(
+    runs: Annotated[Optional[list[str]], typer.Argument(help="Run names or paths [every run in --runs-dir].")] = None,
+    output: OutputOption = Path("report.html"),
+    tsne_samples: TsneSamplesOption = 2000,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Turn run directories into one self-contained HTML report (never trains)."""
+    from cnnreport.report import select_runs
+
+    with user_errors():
+        render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,78 @@
+"""The report opened in headless Chromium: no network, no errors, every image drawn, no injection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cnnreport.report import RunPart, render
+from cnnreport.sections import Table
+from tests.browser.conftest import HOSTILE_COMMAND, HOSTILE_RUN
+
+pytestmark = pytest.mark.browser
+PHONE_WIDTH = 390
+
+
+def screenshot_path(tmp_path: Path, suffix: str = "") -> Path:
+    """CNNREPORT_SCREENSHOT when set (CI keeps it), else a temporary file."""
+    chosen = Path(os.environ.get("CNNREPORT_SCREENSHOT", tmp_path / "report.png"))
+    chosen.parent.mkdir(parents=True, exist_ok=True)
+    return chosen.with_name(f"{chosen.stem}{suffix}{chosen.suffix}")
+
+
+def test_report_loads_offline_without_errors(open_page, browser_report: Path, tmp_path: Path):
+    opened = open_page(browser_report)
+    assert opened.errors == []
+    assert opened.failed == []
+    assert all(url.startswith(("data:", "file:")) for url in opened.requests), opened.requests
+    images = opened.page.evaluate(
+        "() => Array.from(document.images, i => ({src: i.src.slice(0, 22), ok: i.complete && i.naturalWidth > 0}))"
+    )
+    assert len(images) > 20
+    assert all(image["ok"] and image["src"] == "data:image/png;base64," for image in images)
+    target = screenshot_path(tmp_path)
+    opened.page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+
+
+def test_report_fits_a_phone_screen(open_page, browser_report: Path, tmp_path: Path):
+    opened = open_page(browser_report, width=PHONE_WIDTH)
+    # Wide tables and code scroll inside their own boxes; the page itself never scrolls sideways.
+    assert opened.page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_WIDTH
+    target = screenshot_path(tmp_path, "-phone")
+    opened.page.screenshot(path=str(target), full_page=True)
+    assert opened.errors == []
+
+
+def test_contents_links_jump_to_their_sections(open_page, browser_report: Path):
+    page = open_page(browser_report).page
+    missing = page.evaluate(
+        "() => Array.from(document.querySelectorAll('nav a'), a => a.getAttribute('href'))"
+        ".filter(h => !document.getElementById(h.slice(1)))"
+    )
+    assert missing == []
+
+
+def test_hostile_run_name_and_command_show_as_text(open_page, browser_report: Path):
+    opened = open_page(browser_report)
+    page = opened.page
+    assert page.evaluate("() => document.querySelectorAll('script, [onerror], img[src=\"x\"]').length") == 0
+    text = page.evaluate("() => document.body.innerText")
+    assert HOSTILE_RUN in text and HOSTILE_COMMAND in text
+    assert opened.dialogs == []
+
+
+def test_script_run_name_shows_as_text(open_page, tmp_path: Path):
+    name = "<script>alert(1)</script>"
+    document = tmp_path / "script.html"
+    document.write_text(
+        render(
+            [RunPart(name, "run-1", [["Status", name]], [f"cnnreport train --name {name}"], [])], Table("", [], []), []
+        )
+    )
+    opened = open_page(document)
+    assert opened.page.evaluate("() => document.querySelectorAll('script').length") == 0
+    assert name in opened.page.evaluate("() => document.body.innerText")
+    assert opened.dialogs == [] and opened.errors == []

@@ -1,0 +1,296 @@
+"""The report command: one self-contained document with every section for every run."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from cnnreport import report, tsne
+from cnnreport.config import ExperimentConfig
+from cnnreport.errors import BadInput, RunError
+from cnnreport.report_sections import RunFiles
+from cnnreport.report_summary import match_text, summary_table
+from cnnreport.runs import RunDir
+from cnnreport.sections import Section, Table, embed
+from tests.conftest import invoke
+
+SECTIONS = ("architecture", "curves", "confusion", "per-class", "errors", "layers", "activations", "tsne")
+SAMPLES = "60"  # a small t-SNE keeps the tests quick
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+class Document(HTMLParser):
+    """The parts of the HTML the tests look at: tags, ids, links, images, missing notes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.missing = html.count('class="missing"')
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.tags.append(tag)
+        self.ids.update([values["id"]] if values.get("id") else [])
+        self.links.extend([values["href"]] if values.get("href") else [])
+        if tag == "img":
+            self.images.append(values)
+
+
+def copy_runs(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target / "runs")
+    return target / "runs"
+
+
+def build(runs_dir: Path, *args: str) -> str:
+    output = runs_dir.parent / "report.html"
+    result = invoke("report", "-o", output, "--runs-dir", runs_dir, "--tsne-samples", SAMPLES, *args)
+    assert result.exit_code == 0, result.output
+    return output.read_text()
+
+
+@pytest.fixture(scope="module")
+def runs_copy(trained_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's runs, copied: report writes its t-SNE cache into them."""
+    return copy_runs(trained_runs, tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def document(runs_copy: Path) -> Document:
+    return Document(build(runs_copy))
+
+
+@pytest.fixture(autouse=True)
+def no_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave out the analyses beyond the write-up: they have their own tests and cost seconds.
+
+    The module's `document` is built with them, since higher-scoped fixtures run first.
+    """
+    from cnnreport.analysis import sections as analysis
+
+    monkeypatch.setattr(analysis, "run_sections", lambda run: [])
+    monkeypatch.setattr(analysis, "study_sections", lambda runs: [])
+
+
+@pytest.fixture
+def fast_tsne(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Stand in for sklearn where a test is about something else; counts the calls."""
+    calls: list[int] = []
+    monkeypatch.setattr(tsne, "compute", lambda features, params, indices: calls.append(1) or features[indices, :2])
+    return calls
+
+
+def test_every_run_has_every_section_in_the_write_ups_order(document: Document, runs_copy: Path):
+    for position, name in enumerate(("tiny10", "tiny4"), 1):
+        anchor = f"run-{position}-{name}"
+        assert anchor in document.ids
+        assert all(f"{anchor}-{section}" in document.ids for section in SECTIONS)
+    assert {"setup", "summary"} <= document.ids
+    assert document.missing == 0  # trained, evaluated and inspected: nothing missing, no analysis failed
+
+
+def test_every_image_is_an_embedded_png_with_alt_text(document: Document):
+    per_run = 1 + 1 + 1 + 1 + 6 + 1 + 1 + 1  # curves, confusion, gallery, input, 6 layers, scores, maps, t-SNE
+    assert len(document.images) >= 2 * per_run
+    for image in document.images:
+        src, alt = str(image["src"]), image.get("alt")
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1], validate=True).startswith(PNG_SIGNATURE)
+        assert alt and alt.strip()
+
+
+def test_document_is_self_contained(document: Document, runs_copy: Path):
+    html = (runs_copy.parent / "report.html").read_text()
+    assert not {"script", "link", "iframe", "object", "embed"} & set(document.tags)
+    assert all(link.startswith("#") for link in document.links)
+    assert "default-src 'none'" in html  # the CSP forbids any request when opened
+    assert "http://" not in html and "https://" not in html
+
+
+def test_contents_links_all_land_on_a_section(document: Document):
+    targets = {link[1:] for link in document.links}
+    assert targets and targets <= document.ids
+
+
+def test_summary_shows_each_runs_numbers_and_the_write_up_beside_them(runs_copy: Path, tmp_path: Path):
+    matching = copy_runs(runs_copy, tmp_path) / "tiny10"
+    run = RunDir(matching)
+    run.write_config(ExperimentConfig(seed=3), "cnnreport train --preset mnist10 --seed 3")  # Experiment 1's settings
+    files = [RunFiles(RunDir(runs_copy / "tiny4")), RunFiles(run)]
+    rows = {row[0]: row[1:] for row in summary_table(files).rows}
+    ours = [RunFiles(r.run).evaluation["test_accuracy"] for r in files]
+    assert rows["Test accuracy"] == [f"{a:.2%}" for a in ours]
+    assert rows["Parameters"] == ["4,368", "4,470"]
+    assert rows["Write-up experiment"] == ["none", "Experiment 1: 10 classes"]
+    assert rows["Write-up test accuracy"] == ["—", "98.27%"]
+    assert rows["Ours − write-up (test)"] == ["—", f"{(ours[1] - 0.9827) * 100:+.2f} pp"]
+
+
+def test_match_is_explained_from_the_config():
+    assert match_text(ExperimentConfig(classes=4, seed=2)).startswith("Experiment 2: 4 digit groups: same classes")
+    assert "first 100 images" in match_text(ExperimentConfig(limit=100))
+    assert match_text(ExperimentConfig(epochs=2)) == (
+        "none: closest is Experiment 1: 10 classes, which differs in epochs (10 vs ours 2)"
+    )
+
+
+def test_runs_with_missing_pieces_still_appear(runs_copy: Path, tmp_path: Path, fast_tsne):
+    runs = copy_runs(runs_copy, tmp_path)
+    (runs / "tiny4" / "evaluation.json").unlink()
+    (runs / "tiny4" / "predictions.npz").unlink()
+    crashed = RunDir(runs / "crashed")
+    crashed.path.mkdir()
+    crashed.write_config(ExperimentConfig(), "cnnreport train --name crashed")
+    crashed.write_status("failed", device="cpu", error="out of memory")
+    html = build(runs)
+    document = Document(html)
+    assert {"run-1-crashed", "run-2-tiny10", "run-3-tiny4"} <= document.ids
+    assert "evaluation.json (run `cnnreport evaluate tiny4` to make it)" in html
+    assert "Training failed: out of memory" in html
+    assert "metrics.json (no epoch was saved" in html
+    assert all(f"run-1-crashed-{section}" in document.ids for section in SECTIONS)
+
+
+def test_unknown_run_names_and_empty_runs_dirs_are_bad_input(runs_copy: Path, tmp_path: Path):
+    result = invoke("report", "-o", tmp_path / "r.html", "--runs-dir", runs_copy, "tiny10", "nope")
+    assert result.exit_code == 2 and "unknown run 'nope'" in result.output
+    (tmp_path / "empty").mkdir()
+    result = invoke("report", "-o", tmp_path / "r.html", "--runs-dir", tmp_path / "empty")
+    assert result.exit_code == 2 and "holds no run directories" in result.output
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(BadInput, match="--tsne-samples"):
+        report.build_report([], tmp_path / "r.html", tsne_samples=1)
+
+
+def test_named_runs_only_and_progress_on_stderr(runs_copy: Path):
+    result = invoke(
+        "report", "-o", runs_copy.parent / "one.html", "--runs-dir", runs_copy, "tiny4", "--tsne-samples", SAMPLES
+    )
+    assert result.exit_code == 0, result.output
+    assert "report written to" in result.output
+    document = Document((runs_copy.parent / "one.html").read_text())
+    assert "run-1-tiny4" in document.ids and not any("tiny10" in i for i in document.ids)
+    assert select_names(runs_copy, ["tiny4", "tiny4"]) == ["tiny4"]
+
+
+def select_names(runs_dir: Path, names: list[str]) -> list[str]:
+    return [run.name for run in report.select_runs(runs_dir, names)]
+
+
+def test_tsne_is_computed_once_and_reused(document: Document, runs_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    stamps = [(runs_copy / name / "tsne.npz").stat().st_mtime_ns for name in ("tiny10", "tiny4")]
+
+    def refuse(*_args):
+        raise AssertionError("t-SNE recomputed although a cached result with the same parameters exists")
+
+    monkeypatch.setattr(tsne, "compute", refuse)
+    html = build(runs_copy)
+    assert [(runs_copy / name / "tsne.npz").stat().st_mtime_ns for name in ("tiny10", "tiny4")] == stamps
+    assert html.count("read from the cache") == 2
+    assert f"perplexity {(int(SAMPLES) - 1) / 3:g}, {SAMPLES} test images (stratified by class), seed 0" in html
+
+
+def test_names_and_recorded_text_are_escaped(runs_copy: Path, tmp_path: Path, fast_tsne):
+    runs = copy_runs(runs_copy, tmp_path)
+    hostile = RunDir(runs / HOSTILE)
+    shutil.copytree(runs / "tiny10", hostile.path)
+    hostile.write_config(hostile.read_config(), "cnnreport train --name '<script>alert(1)</script>'")
+    html = build(runs, HOSTILE)
+    assert HOSTILE not in html and "<script>alert(1)" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_render_escapes_a_script_run_name():
+    html = report.render([report.RunPart("<script>alert(1)</script>", "run-1", [], [], [])], Table("", [], []), [])
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_analysis_sections_are_rendered_and_failures_become_notes(runs_copy, tmp_path, monkeypatch, document):
+    from cnnreport.analysis import sections as analysis
+    from cnnreport.figures import learning_curves
+
+    row = {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_accuracy": 0, "test_accuracy": 0}
+    extra = Section(
+        "extra", "Extra <analysis>", intro="why it matters", figures=[embed(learning_curves([row]), "extra alt")],
+        tables=[Table("extra table", ["k", "v"], [["a", "1.5"]])], notes=["a note"],
+    )  # fmt: skip
+
+    def broken(_runs):
+        raise ValueError("no seeds to compare")
+
+    monkeypatch.setattr(analysis, "run_sections", lambda run: [extra])
+    monkeypatch.setattr(analysis, "study_sections", broken)
+    output = report.build_report([RunDir(runs_copy / "tiny4")], tmp_path / "r.html", tsne_samples=int(SAMPLES))
+    html = output.read_text()
+    assert 'id="run-1-tiny4-x-extra"' in html and "Extra &lt;analysis&gt;" in html
+    assert "extra alt" in html and "a note" in html and '<td class="num">1.5</td>' in html
+    assert "the analysis failed: ValueError: no seeds to compare" in html
+
+
+def test_output_is_written_atomically_and_readable(runs_copy: Path, tmp_path: Path, document, fast_tsne):
+    result = invoke("report", "-o", tmp_path / "absent" / "r.html", "--runs-dir", runs_copy, "--tsne-samples", SAMPLES)
+    assert result.exit_code == 2 and "does not exist" in result.output
+    output = report.build_report([RunDir(runs_copy / "tiny4")], tmp_path / "r.html", tsne_samples=int(SAMPLES))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temp file left behind
+
+
+CELLS = [("4,470", True), ("98.27%", True), ("+0.12 pp", True), ("0.2 s", True), ("2 min 05 s", True)]
+CELLS += [("{0,6}", False), ("none", False), ("7 → 1", False)]
+
+
+@pytest.mark.parametrize(("cell", "numeric"), CELLS)
+def test_numbers_are_recognised_for_right_alignment(cell: str, numeric: bool):
+    assert report.is_numeric(cell) is numeric
+
+
+def test_anchors_are_unique_and_url_safe():
+    assert report.anchor(HOSTILE, 3) == "run-3-img-src-x-onerror-alert-1"
+    assert report.anchor("<<>>", 1) == "run-1"
+
+
+def test_select_runs_refuses_missing_runs_dir(tmp_path: Path):
+    with pytest.raises(BadInput, match="does not exist"):
+        report.select_runs(tmp_path / "nowhere")
+    with pytest.raises(RunError):
+        report.select_runs(tmp_path, ["ghost"])
+
+
+@pytest.mark.slow
+def test_installed_wheel_carries_its_templates(runs_copy: Path, tmp_path: Path):
+    """Build the wheel, install it apart from the checkout, and render a report with it."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    # Offline machines that have hatchling build without fetching it; others let build fetch it.
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-isolation"]
+    builder = [sys.executable, "-m", "build", "--wheel", *isolation, "--outdir", tmp_path / "dist", root]
+    subprocess.run(builder, check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("cnnreport-*.whl"))
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target, wheel]
+    subprocess.run(pip, check=True, capture_output=True)
+    script = (
+        "import cnnreport, pathlib, sys; from cnnreport.report import build_report, select_runs;"
+        "assert pathlib.Path(cnnreport.__file__).is_relative_to(pathlib.Path(sys.argv[1])), cnnreport.__file__;"
+        "build_report(select_runs(pathlib.Path(sys.argv[2])), pathlib.Path(sys.argv[3]), tsne_samples=60)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    args = [sys.executable, "-c", script, target, runs_copy, tmp_path / "wheel.html"]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (target / "cnnreport" / "templates" / "report.html.j2").is_file()
+    assert "run-1-tiny10-tsne" in (tmp_path / "wheel.html").read_text()
