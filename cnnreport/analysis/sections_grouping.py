@@ -95,7 +95,7 @@ def grouping_study_section(runs: list[RunDir]) -> Section:
         figures.append(figure)
         rows += part_rows
         notes += part_notes
-    groups = ", ".join(class_names(items[0].experiment.dataset, 4))
+    groups = "; ".join(f"{dataset_title(d)}: {', '.join(class_names(d, 4))}" for d in by_dataset(items))
     return Section(
         SECTION_ID,
         TITLE,
