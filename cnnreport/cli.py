@@ -15,17 +15,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cnnreport import display
 from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
 from cnnreport.data import default_data_dir
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.runs import create_run, default_runs_dir, resolve_run
+from cnnreport.system import pick_device
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show defaults in [brackets], not Rich markup
     help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
 )
 err = Console(stderr=True)
@@ -52,7 +55,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CnnReportError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # '[/x]' is no tag
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -95,7 +98,7 @@ def train(
     device: DeviceOption = "auto",
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
-    from cnnreport.system import pick_device, set_threads
+    from cnnreport.system import set_threads
     from cnnreport.train import train_run
 
     with user_errors():
@@ -119,7 +122,8 @@ def train(
                 resume_hint = shlex.join(
                     [*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line())
                 )
-                err.print(f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}")
+                message = f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}"
+                err.print(message, markup=False, highlight=False, soft_wrap=True)  # one line, copyable
                 raise typer.Exit(130) from None
         display.train_summary(err, run, metrics)
 
@@ -175,6 +179,48 @@ def inspect_command(
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
 TsneSamplesOption = Annotated[int, typer.Option(help="Test images in each run's t-SNE (cached per setting).")]
+
+
+@app.command()
+def reproduce(
+    output: OutputOption = Path("report.html"),
+    jobs: Annotated[Optional[int], typer.Option(help="Experiments trained in parallel [one per core].")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds per experiment (mean ± std in the report).")] = 1,
+    quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
+    tsne_samples: TsneSamplesOption = 2000,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Run the write-up's five experiments (skipping finished work), then render the report."""
+    from cnnreport.reproduce import plan, run_all
+    from cnnreport.system import available_cores
+
+    with user_errors():
+        if seeds < 1 or (jobs is not None and jobs < 1):
+            raise BadInput("--seeds and --jobs must be at least 1")
+        pick_device(device)
+        planned = plan(seeds, quick)
+        cores = available_cores()
+        processes = min(jobs or cores, len(planned))
+        runs = runs_dir or default_runs_dir()
+        err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
+        with display.job_board(err, [job.name for job in planned]) as board:
+            try:
+                failures = run_all(
+                    planned, runs_dir=runs, data_dir=data_dir or default_data_dir(), device=device,
+                    processes=processes, cores=cores, on_update=board.update, command=command_line(),
+                )  # fmt: skip
+            except KeyboardInterrupt:
+                board.progress.stop()
+                err.print("interrupted: finished epochs are saved; run the same command again to continue")
+                raise typer.Exit(130) from None
+        for name, failure in failures.items():
+            err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
+        finished = [resolve_run(job.name, runs) for job in planned if job.name not in failures]
+        render_report(finished, output, tsne_samples)
+        if failures:
+            raise typer.Exit(1)
 
 
 def render_report(runs: list[Any], output: Path, tsne_samples: int) -> None:
