@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import socket
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file of unsigned bytes (plain or gzipped) into an array, validating it."""
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a gzip stream with corrupt data
         raise DataError(f"{path}: cannot read ({exc})") from None
     return parse_idx(raw, path.name)
 
@@ -77,10 +79,13 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{name}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python ints: np.prod would wrap sizes past 2**63 around to small ones
     if len(raw) - header != expected:
         raise DataError(f"{name}: IDX payload is {len(raw) - header} bytes; its header {shape} says {expected}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    except ValueError:  # an empty array whose other sizes are too large for numpy
+        raise DataError(f"{name}: IDX sizes {shape} are too large for an array") from None
 
 
 def find_idx_file(data_dir: Path, dataset: str, stem: str) -> Path | None:
@@ -101,6 +106,8 @@ def load_split(data_dir: Path, dataset: str, split: str) -> Split:
         raise DataError(f"{paths[0]}: expected images of shape [N, 28, 28], got {list(images.shape)}")
     if labels.ndim != 1:
         raise DataError(f"{paths[1]}: expected a 1-dimensional label file, got {list(labels.shape)}")
+    if len(images) == 0:
+        raise DataError(f"{paths[0]}: holds no images")
     if len(images) != len(labels):
         raise DataError(f"{paths[0].name} holds {len(images)} images but {paths[1].name} {len(labels)} labels")
     if labels.size and labels.max() >= 10:

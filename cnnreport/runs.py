@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,17 @@ from cnnreport.errors import RunError, WorkFailed
 
 SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted")
+METRIC_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
+CHECKPOINT_TYPES = {
+    "model": dict,
+    "optimizer": dict,
+    "config": dict,
+    "epoch": int,
+    "metrics": list,
+    "normalization": list,
+}
+# Tests set this to hold every atomic write between fsync and rename, so a kill lands there.
+PAUSE_BEFORE_RENAME = "CNNREPORT_TEST_PAUSE_BEFORE_RENAME"
 
 
 def default_runs_dir() -> Path:
@@ -94,10 +107,7 @@ class RunDir:
         return str(self.read_json(self.config_file).get("command", ""))
 
     def read_metrics(self) -> list[dict[str, float]]:
-        epochs = self.read_json(self.metrics_file).get("epochs")
-        if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
-            raise RunError(f"{self.metrics_file}: 'epochs' must be a list of objects")
-        return epochs
+        return _check_metrics(self.metrics_file, self.read_json(self.metrics_file).get("epochs"))
 
     def write_metrics(self, epochs: list[dict[str, float]]) -> None:
         self.write_json(self.metrics_file, {"epochs": epochs})
@@ -130,7 +140,11 @@ class RunDir:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        atomic_write(self.checkpoint_file, lambda f: torch.save({"schema_version": SCHEMA_VERSION, **state}, f))
+        # Serialised in memory first: torch.save turns a failed file write (disk full) into
+        # an opaque RuntimeError, while a plain write raises the OSError atomic_write reports.
+        buffer = io.BytesIO()
+        torch.save({"schema_version": SCHEMA_VERSION, **state}, buffer)
+        atomic_write(self.checkpoint_file, lambda f: f.write(buffer.getbuffer()))
 
     def load_checkpoint(self) -> dict[str, Any]:
         """Load the checkpoint with weights_only=True: tensors and primitives, never code."""
@@ -140,31 +154,48 @@ class RunDir:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise RunError(f"{path}: refused or unreadable checkpoint ({reason[:200]})") from None
+            raise RunError(_unloadable(path, exc)) from None
         if not isinstance(state, dict) or state.get("schema_version") != SCHEMA_VERSION:
             raise RunError(f"{path}: not a cnnreport checkpoint of schema version {SCHEMA_VERSION}")
-        for key in ("model", "optimizer", "config", "epoch", "metrics"):
+        for key, kind in CHECKPOINT_TYPES.items():
             if key not in state:
                 raise RunError(f"{path}: checkpoint lacks {key!r}")
+            if not isinstance(state[key], kind) or isinstance(state[key], bool):
+                raise RunError(f"{path}: checkpoint's {key!r} is not a {kind.__name__}")
+        if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+            raise RunError(f"{path}: checkpoint's 'model' holds something other than tensors")
+        _check_metrics(path, state["metrics"])
+        if not 1 <= state["epoch"] == len(state["metrics"]):
+            raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
+        if len(state["normalization"]) != 2 or not all(_is_number(v) for v in state["normalization"]):
+            raise RunError(f"{path}: checkpoint's 'normalization' is not a (mean, std) pair")
         return state
+
+    def remove_stale_temps(self) -> None:
+        """Delete temp files a killed writer of the training files left behind (hold the lock)."""
+        for target in (self.config_file, self.status_file, self.metrics_file, self.checkpoint_file):
+            for temp in self.path.glob(f".{target.name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    temp.unlink()
 
     # ---- locking --------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the run's lock for the duration; refuse if another live process holds it."""
-        handle = open(self.lock_file, "a+")  # noqa: SIM115 - closed in finally
+        try:
+            handle = open(self.lock_file, "a+b", buffering=0)  # noqa: SIM115 - closed in finally
+        except OSError as exc:
+            raise _write_failure(self.lock_file, exc) from None
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.seek(0)
-                holder = handle.read().strip() or "another process"
+                holder = handle.read().decode(errors="replace").strip() or "another process"
                 raise RunError(f"run {self.name!r} is in use by {holder}; wait for it or pick another --name") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"process {os.getpid()}")
-            handle.flush()
+            with contextlib.suppress(OSError):  # the holder's name is a courtesy; a full disk may refuse it
+                handle.truncate(0)
+                handle.write(f"process {os.getpid()}".encode())
             yield
         finally:
             handle.close()
@@ -172,7 +203,7 @@ class RunDir:
     def is_locked(self) -> bool:
         if not self.lock_file.exists():
             return False
-        with open(self.lock_file, "a+") as handle:
+        with open(self.lock_file) as handle:  # read-only: works on a read-only runs dir too
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -192,6 +223,8 @@ def atomic_write(path: Path, write: Any) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if os.environ.get(PAUSE_BEFORE_RENAME):
+            time.sleep(float(os.environ[PAUSE_BEFORE_RENAME]))
         os.replace(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -201,6 +234,30 @@ def atomic_write(path: Path, write: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
+    """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS."""
+    if not isinstance(epochs, list) or not all(isinstance(row, dict) for row in epochs):
+        raise RunError(f"{path}: metrics must be a list of objects, one per epoch")
+    for number, row in enumerate(epochs, 1):
+        if not all(_is_number(row.get(field)) for field in METRIC_FIELDS) or row["epoch"] != number:
+            raise RunError(f"{path}: metrics of epoch {number} need numbers {', '.join(METRIC_FIELDS)}")
+    return epochs
+
+
+def _unloadable(path: Path, exc: Exception) -> str:
+    """One line on why torch.load refused a checkpoint, without torch's advice to load it unsafely."""
+    text = str(exc)
+    if "WeightsUnpickler error:" in text:
+        detail = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()[0].split(". ")[0]
+        return f"{path}: refused: it holds more than tensors and plain data ({detail}); loading it could run code"
+    first_line = (text.strip().splitlines() or [""])[0]
+    return f"{path}: unreadable checkpoint ({type(exc).__name__}: {first_line[:200]})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _write_failure(path: Path, exc: OSError) -> WorkFailed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from torch import nn
 from cnnreport.augment import augment
 from cnnreport.config import ExperimentConfig
 from cnnreport.data import StudyData, batches, load_study_data, normalization_of
-from cnnreport.errors import RunError
+from cnnreport.errors import CnnReportError, RunError
 from cnnreport.model import build_model
 from cnnreport.runs import RunDir
 from cnnreport.system import pick_device
@@ -132,14 +133,19 @@ def train_run(
     """Train (or resume) a run to its last epoch, checkpointing after every epoch."""
     target = pick_device(device)
     with run.lock():
+        run.remove_stale_temps()
         state = _check_resume(run, config, resume)
         if state is not None and state["epoch"] >= config.epochs:
+            # A kill may have landed after the last checkpoint, before these two caught up.
+            run.write_metrics(list(state["metrics"]))
+            run.write_status("finished", device=str(target), epochs_done=state["epoch"])
             return list(state["metrics"])
         data = load_study_data(data_dir, config.dataset, config.classes, config.limit)
         if not run.config_file.exists():  # only now: bad options or data leave no trace
             run.write_config(config, command)
         model, optimizer, metrics, normalization = _restore(state, config, data, target)
         run.write_status("running", device=str(target))
+        saved = len(metrics)
         try:
             for epoch in range(len(metrics) + 1, config.epochs + 1):
                 started = time.perf_counter()
@@ -149,13 +155,17 @@ def train_run(
                 row["seconds"] = time.perf_counter() - started
                 metrics.append(row)
                 _save_epoch(run, model, optimizer, config, metrics, normalization)
+                saved = len(metrics)
                 if on_epoch:
                     on_epoch(row)
         except KeyboardInterrupt:
+            if saved < len(metrics):  # Ctrl-C cut the save of a complete epoch: finish saving it
+                _save_epoch(run, model, optimizer, config, metrics, normalization)
             run.write_status("interrupted", device=str(target), epochs_done=len(metrics))
             raise
         except Exception as exc:
-            run.write_status("failed", device=str(target), error=str(exc)[:500])
+            with contextlib.suppress(CnnReportError):  # on a full disk this fails too; report the first error
+                run.write_status("failed", device=str(target), error=str(exc)[:500])
             raise
         run.write_status("finished", device=str(target), epochs_done=len(metrics))
         return metrics

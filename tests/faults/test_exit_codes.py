@@ -1,0 +1,116 @@
+"""Exit codes scripts can rely on, for every command: 0 success, 1 failure during the work,
+2 bad usage or bad input; and never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnreport.config import ExperimentConfig
+from cnnreport.runs import RunDir
+from tests.faults.conftest import (
+    RUN_COMMANDS,
+    assert_fails,
+    cli,
+    copy_run,
+    error_line,
+    run_command,
+    snapshot,
+    train_command,
+)
+
+
+@pytest.fixture
+def runs(tmp_path: Path, reference: RunDir) -> Path:
+    """A runs dir holding a copy of the trained reference run."""
+    copy_run(reference, tmp_path / "runs")
+    return tmp_path / "runs"
+
+
+def test_each_command_exits_0_when_it_succeeds(tmp_path: Path, fault_data: Path) -> None:
+    common = ["--runs-dir", tmp_path, "--data-dir", fault_data]
+    assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", *common).exit_code == 0
+    assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", "--resume", *common).exit_code == 0
+    assert cli("evaluate", "ok", *common).exit_code == 0
+    assert cli("inspect", "ok", *common).exit_code == 0
+    assert cli("inspect").exit_code == 0
+    report = ["report", "ok", "--runs-dir", tmp_path, "--output", tmp_path / "report.html", "--tsne-samples", "50"]
+    assert cli(*report).exit_code == 0
+
+
+BAD_INPUT = {
+    "train: an impossible option value": (["train", "--classes", "3"], "--classes must be 10 or 4"),
+    "train: threads below 1": (["train", "--threads", "0"], "--threads must be at least 1"),
+    "train: an unknown device": (["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
+    "train: no data in the data dir": (["train", "--data-dir", "{empty}"], "mnist data not found"),
+    "train: a run that exists, without --resume": (["train", "--name", "reference"], "already exists"),
+    "train --resume with other options": (["train", "--name", "reference", "--resume"], "different options"),
+    "train: a run name with a slash": (["train", "--name", "a/b"], "invalid run name"),
+    "evaluate: an unknown run": (["evaluate", "nope"], "unknown run 'nope'"),
+    "evaluate: a name that looks like markup": (["evaluate", "[/bold]"], "unknown run '[/bold]'"),
+    "evaluate: a run without a checkpoint": (["evaluate", "{untrained}"], "no checkpoint"),
+    "inspect: an unknown run": (["inspect", "nope"], "unknown run 'nope'"),
+    "inspect: an image index out of range": (
+        ["inspect", "reference", "--index", "100", "--data-dir", "{data}"],
+        "0..99",
+    ),
+    "inspect: an impossible untrained model": (["inspect", "--classes", "7"], "--classes must be 10 or 4"),
+    "report: an unknown run": (["report", "nope"], "unknown run 'nope'"),
+    "reproduce: no parallel jobs": (["reproduce", "--jobs", "0"], "--jobs must be at least 1"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, runs: Path, fault_data: Path, case: str) -> None:
+    untrained = RunDir(tmp_path / "untrained")  # a config, no checkpoint
+    untrained.path.mkdir()
+    untrained.write_config(ExperimentConfig(), command="")
+    args, message = BAD_INPUT[case]
+    result = cli(
+        *[a.format(empty=tmp_path, untrained=untrained.path, data=fault_data) for a in args], "--runs-dir", runs
+    )
+    assert_fails(result, 2, message)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def work_command(command: str, runs: Path, data: Path) -> list:
+    """A command line that has real work to write: a new training, the run commands, a report."""
+    if command == "train":
+        return train_command(runs, data, "new")
+    if command == "report":
+        return ["report", "--runs-dir", runs, "--output", runs / "report.html", "--tsne-samples", "50"]
+    return run_command(command, runs, data)
+
+
+@pytest.mark.parametrize("command", ["train", *RUN_COMMANDS, "report"])
+def test_a_failure_during_the_work_exits_1_and_changes_nothing(
+    runs: Path, fault_data: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    before = snapshot(runs)
+    monkeypatch.setattr(os, "replace", disk_full)
+    assert_fails(cli(*work_command(command, runs, fault_data)), 1, "disk full", "the previous version is untouched")
+    assert snapshot(runs) == before
+
+
+def run_cnnreport(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cnnreport", *args], capture_output=True, text=True)
+
+
+def test_a_real_process_exits_2_with_one_line_on_bad_input(tmp_path: Path) -> None:
+    done = run_cnnreport("evaluate", "no-such-run", "--runs-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [error_line(done.stderr, "unknown run 'no-such-run'")]
+
+
+def test_a_real_process_exits_2_on_bad_usage() -> None:
+    done = run_cnnreport("train", "--no-such-option")
+    assert done.returncode == 2
+    assert "No such option: --no-such-option" in done.stderr and "Traceback" not in done.stderr
