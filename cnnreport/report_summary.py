@@ -95,7 +95,7 @@ def match_text(config: ExperimentConfig) -> str:
     if config.dataset != "mnist":
         return f"none: dataset {config.dataset}, the write-up used MNIST"
     if config.limit is not None:
-        return f"none: trained on the first {config.limit:,} images only (--limit)"
+        return f"none: a quick run on the first {config.limit:,} training images only (--limit, reproduce --quick)"
     closest = min(PRESETS.values(), key=lambda p: len(_differences(p, config)))
     return f"none: closest is {closest.title}, which differs in {', '.join(_differences(closest, config))}"
 

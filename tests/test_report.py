@@ -137,7 +137,7 @@ def test_summary_shows_each_runs_numbers_and_the_write_up_beside_them(runs_copy:
 
 def test_match_is_explained_from_the_config():
     assert match_text(ExperimentConfig(classes=4, seed=2)).startswith("Experiment 2: 4 digit groups: same classes")
-    assert "first 100 images" in match_text(ExperimentConfig(limit=100))
+    assert "quick run on the first 100 training images" in match_text(ExperimentConfig(limit=100))
     assert match_text(ExperimentConfig(epochs=2)) == (
         "none: closest is Experiment 1: 10 classes, which differs in epochs (10 vs ours 2)"
     )

@@ -13,7 +13,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from cnnreport.analysis import sections_gradcam, sections_grouping, sections_robustness, sections_run, sections_study
+from cnnreport.analysis import (
+    sections_gradcam,
+    sections_grouping,
+    sections_robustness,
+    sections_run,
+    sections_study,
+    sections_writeup,
+)
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section
 
@@ -30,6 +37,7 @@ RUN_PARTS: tuple[tuple[str, str, RunBuilder], ...] = (
     ("grouping", sections_run.TITLES["grouping"], sections_run.grouping_section),
 )
 STUDY_PARTS: tuple[tuple[str, str, StudyBuilder], ...] = (
+    (sections_writeup.SECTION_ID, sections_writeup.TITLE, sections_writeup.writeup_section),
     (sections_robustness.SECTION_ID, sections_robustness.TITLE, sections_robustness.robustness_study_section),
     (sections_study.CALIBRATION_ID, sections_study.CALIBRATION_TITLE, sections_study.calibration_study_section),
     (sections_grouping.SECTION_ID, sections_grouping.TITLE, sections_grouping.grouping_study_section),
