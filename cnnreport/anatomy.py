@@ -30,7 +30,7 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
 def architecture(model: nn.Module) -> dict[str, Any]:
     """The write-up's summary table from torchinfo: layers in order, shapes, params, sizes."""
-    model = model.to("cpu", memory_format=torch.contiguous_format)
+    model = model.to("cpu").to(memory_format=torch.contiguous_format)
     stats = torchinfo.summary(model, input_size=INPUT_SHAPE, verbose=0, device="cpu")
     shown = [layer for layer in stats.summary_list if layer.depth > 0 and not isinstance(layer.module, nn.Identity)]
     layers = [
@@ -73,7 +73,7 @@ def untrained_architecture(config: ExperimentConfig) -> dict[str, Any]:
 @torch.no_grad()
 def layer_outputs(model: nn.Module, image: torch.Tensor) -> dict[str, np.ndarray]:
     """Each shown layer's output for one normalised image [1, 28, 28], keyed by table name."""
-    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
     captured: list[tuple[str, torch.Tensor]] = []
     hooks = [
         module.register_forward_hook(lambda m, _in, out, name=name: captured.append((name, out.detach())))

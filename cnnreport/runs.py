@@ -127,7 +127,7 @@ class RunDir:
 
     # ---- arrays and checkpoints -----------------------------------------------------
     def write_arrays(self, path: Path, **arrays: np.ndarray) -> None:
-        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
     def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
         """Load an .npz written by write_arrays; never unpickles objects."""
@@ -212,10 +212,20 @@ class RunDir:
             return False
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once at import: os.umask can only be read by setting it
+
+
 def atomic_write(path: Path, write: Any) -> None:
     """Write via a temp file in the same folder, fsync, then rename over the target."""
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes files private; run files are meant to be shared
     except OSError as exc:
         raise _write_failure(path, exc) from None
     try:

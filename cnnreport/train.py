@@ -190,7 +190,7 @@ def _restore(
     state: dict[str, Any] | None, config: ExperimentConfig, data: StudyData, device: torch.device
 ) -> tuple[nn.Module, torch.optim.Optimizer, list[dict[str, float]], tuple[float, float]]:
     torch.manual_seed(config.seed)  # initial weights
-    model = build_model(config).to(device, memory_format=torch.channels_last)
+    model = build_model(config).to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config, device)
     if state is None:
         return model, optimizer, [], normalization_of(data.train_images)
@@ -239,5 +239,5 @@ def load_model(run: RunDir, device: str = "cpu") -> tuple[nn.Module, ExperimentC
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as exc:
         raise RunError(f"{run.checkpoint_file}: weights do not fit the model ({str(exc).splitlines()[0]})") from None
-    model = model.to(target, memory_format=torch.channels_last).eval()
+    model = model.to(target).to(memory_format=torch.channels_last).eval()
     return model, config, state
