@@ -100,6 +100,8 @@ def find_idx_file(data_dir: Path, dataset: str, stem: str) -> Path | None:
 
 def load_split(data_dir: Path, dataset: str, split: str) -> Split:
     """Load one split from disk, downloading it through torchvision first when absent."""
+    if dataset not in TORCHVISION_FOLDERS:
+        raise DataError(f"--dataset must be one of {', '.join(TORCHVISION_FOLDERS)}, not {dataset!r}")
     paths = _locate(data_dir, dataset, split)
     images, labels = (read_idx(p) for p in paths)
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):

@@ -82,11 +82,12 @@ def summarize_predictions(logits: np.ndarray, labels: np.ndarray, names: list[st
 def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str | None = None) -> dict[str, Any]:
     """Evaluate the checkpoint on clean train and test data; save and return the results."""
     model, config, state = load_model(run, device)
-    data = load_study_data(data_dir, dataset or config.dataset, config.classes, config.limit)
+    dataset = dataset or config.dataset
+    data = load_study_data(data_dir, dataset, config.classes, config.limit)
     normalization = (float(state["normalization"][0]), float(state["normalization"][1]))
     train_logits, _ = predict(model, data.train_images, normalization)
     test_logits, features = predict(model, data.test_images, normalization)
-    names = class_names(config.dataset, config.classes)
+    names = class_names(dataset, config.classes)
     labels = data.test_labels.numpy()
     result = summarize_predictions(test_logits.numpy(), labels, names)
     counts = parameter_counts(model)
@@ -110,7 +111,7 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
         digits=data.test_digits.numpy(),
     )
     # Analyses beyond the write-up (robustness, grouping, Grad-CAM, filters, efficiency).
-    fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset or config.dataset)
+    fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset)
     result |= fields
     run.write_arrays(run.analysis_file, **arrays)
     run.write_json(run.evaluation_file, result)
