@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ _updates: Any = None  # the queue a worker process reports to, set by _init_work
 def _init_worker(updates: Any) -> None:
     global _updates
     _updates = updates
+    # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker(job: Job, runs_dir: Path, data_dir: Path, device: str, threads: int, command: str) -> None:
@@ -127,20 +130,33 @@ def run_all(
         return _run_inline(jobs, runs_dir, data_dir, device, threads, on_update, command)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,))
+    pending = {pool.submit(_worker, job, runs_dir, data_dir, device, threads, command): job for job in jobs}
+    try:
+        return _collect(pending, updates, on_update)
+    except BaseException:
+        # Ctrl-C (or any failure here): start nothing new and stop the workers now. Their
+        # last complete epochs are already on disk, so the next reproduce resumes from them.
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    pending: dict[Future[None], Job], updates: Any, on_update: Callable[[Update], None]
+) -> dict[str, BaseException]:
     failures: dict[str, BaseException] = {}
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,)) as pool:
-        pending: dict[Future[None], Job] = {
-            pool.submit(_worker, job, runs_dir, data_dir, device, threads, command): job for job in jobs
-        }
-        while pending:
-            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(updates, on_update)
-            for future in finished:
-                job = pending.pop(future)
-                if future.exception() is not None:
-                    failures[job.name] = future.exception()  # type: ignore[assignment]
-                    on_update(Update(job.name, "failed", detail=str(future.exception())))
+    while pending:
+        finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
         _drain(updates, on_update)
+        for future in finished:
+            job, error = pending.pop(future), future.exception()
+            if error is not None:
+                failures[job.name] = error
+                on_update(Update(job.name, "failed", detail=str(error)))
+    _drain(updates, on_update)
     return failures
 
 
