@@ -21,7 +21,7 @@ from torchvision import datasets, transforms
 from cnnreport.config import ExperimentConfig
 from cnnreport.data import default_data_dir, load_study_data, normalization_of
 from cnnreport.model import build_model
-from cnnreport.system import TRAINING_THREADS, available_cores, set_threads
+from cnnreport.system import available_cores, set_threads
 from cnnreport.train import make_optimizer, train_one_epoch
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     args = parser.parse_args()
     print(f"{args.images} images, batch {args.batch_size}")
-    print(f"threads: notebook {available_cores()} (torch default), cnnreport {TRAINING_THREADS}")
+    print(f"threads: {available_cores()} for both (torch's default and cnnreport's)")
     print(f"{'augment':>8} {'notebook img/s':>15} {'cnnreport img/s':>16} {'ratio':>6}")
     for augment in (False, True):
         ours = cnnreport_epoch(args.data_dir, args.images, augment, args.batch_size)

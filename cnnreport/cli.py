@@ -91,7 +91,7 @@ def train(
     ] = None,
     name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for training [1: fastest at batch 20].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for training [every core].")] = None,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
