@@ -26,7 +26,7 @@ from cnnreport.config import ExperimentConfig
 from cnnreport.data import default_data_dir
 from cnnreport.model import build_model
 from cnnreport.report import build_report
-from cnnreport.reproduce import Job, plan, run_all
+from cnnreport.reproduce import Job, Settings, plan, run_all
 from cnnreport.runs import RunDir
 from cnnreport.system import available_cores
 
@@ -43,8 +43,9 @@ def cnnreport_way(jobs: list[Job], data_dir: Path, processes: int) -> float:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         runs_dir = Path(folder) / "runs"
-        failures = run_all(jobs, runs_dir=runs_dir, data_dir=data_dir, device="cpu", processes=processes,
-                           cores=available_cores(), on_update=lambda _update: None)  # fmt: skip
+        threads = max(1, available_cores() // processes)
+        settings = Settings(runs_dir, data_dir, "cpu", threads=threads)
+        failures = run_all(jobs, settings, processes, on_update=lambda _update: None)
         assert not failures, failures
         build_report([RunDir(runs_dir / job.name) for job in jobs], Path(folder) / "report.html")
     return time.perf_counter() - start

@@ -193,24 +193,26 @@ def reproduce(
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
-    from cnnreport.reproduce import plan, run_all
+    from cnnreport.reproduce import Settings, plan, run_all
     from cnnreport.system import available_cores
+    from cnnreport.tsne import check_samples
 
     with user_errors():
         if seeds < 1 or (jobs is not None and jobs < 1):
             raise BadInput("--seeds and --jobs must be at least 1")
         pick_device(device)
+        check_samples(tsne_samples)
         planned = plan(seeds, quick)
-        cores = available_cores()
-        processes = min(jobs or cores, len(planned))
+        processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
+        settings = Settings(
+            runs, data_dir or default_data_dir(), device, threads=max(1, available_cores() // processes),
+            tsne_samples=tsne_samples, command=command_line(),
+        )  # fmt: skip
         err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
         with display.job_board(err, [job.name for job in planned]) as board:
             try:
-                failures = run_all(
-                    planned, runs_dir=runs, data_dir=data_dir or default_data_dir(), device=device,
-                    processes=processes, cores=cores, on_update=board.update, command=command_line(),
-                )  # fmt: skip
+                failures = run_all(planned, settings, processes, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
                 err.print("interrupted: finished epochs are saved; run the same command again to continue")

@@ -18,6 +18,7 @@ from typing import Any
 
 from cnnreport.config import PRESETS, ExperimentConfig
 from cnnreport.runs import RunDir, create_run
+from cnnreport.tsne import DEFAULT_SAMPLES
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
@@ -65,34 +66,62 @@ def needs_work(run: RunDir) -> bool:
     return any(path.stat().st_mtime < checkpoint_time for path in outputs[1:])
 
 
-def run_job(
-    job: Job, runs_dir: Path, data_dir: Path, device: str, threads: int, report: Callable[[Update], None], command: str
-) -> None:
-    """Train (or resume), evaluate and inspect one job; skip steps already done."""
+@dataclass(frozen=True)
+class Settings:
+    """Where and how every job of one reproduce runs."""
+
+    runs_dir: Path
+    data_dir: Path
+    device: str = "auto"
+    threads: int = 1  # per job: the cores split between parallel jobs
+    tsne_samples: int = DEFAULT_SAMPLES
+    command: str = ""
+
+
+def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> None:
+    """Train (or resume), evaluate, inspect and embed one job; skip steps already done.
+
+    The t-SNE is computed here, in parallel with the other jobs, and cached in the run
+    dir, so the report only has to read it.
+    """
     from cnnreport.anatomy import inspect_run
     from cnnreport.evaluate import evaluate_run
     from cnnreport.system import set_threads
     from cnnreport.train import train_run
+    from cnnreport.tsne import TsneParams, load_or_compute
 
-    set_threads(threads)
-    run = create_run(runs_dir, job.name)
-    images = job.config.limit or 60_000
-    total = images * job.config.epochs
-
-    def on_progress(p: Any) -> None:
-        images_per_epoch = p.total
-        report(Update(job.name, "training", (p.epoch - 1) * images_per_epoch + p.seen, images_per_epoch * p.epochs))
-
-    report(Update(job.name, "training", 0, total))
+    set_threads(settings.threads)
+    run = create_run(settings.runs_dir, job.name)
+    progress = TrainingProgress(job.name, report)
+    report(Update(job.name, "training"))
     metrics = train_run(
-        run, job.config, data_dir=data_dir, device=device, resume=True, command=command, on_progress=on_progress
-    )
+        run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
+        command=settings.command, on_progress=progress,
+    )  # fmt: skip
     if needs_work(run):
-        report(Update(job.name, "evaluating", total, total))
-        evaluate_run(run, data_dir, device)
-        report(Update(job.name, "inspecting", total, total))
-        inspect_run(run, data_dir)
-    report(Update(job.name, "done", total, total, f"test {metrics[-1]['test_accuracy']:.2%}"))
+        progress.stage("evaluating")
+        evaluate_run(run, settings.data_dir, settings.device)
+        progress.stage("inspecting")
+        inspect_run(run, settings.data_dir)
+    progress.stage("t-SNE")
+    predictions = run.read_arrays(run.predictions_file)
+    load_or_compute(run, predictions["features"], predictions["labels"], TsneParams(settings.tsne_samples))
+    progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
+
+
+class TrainingProgress:
+    """Turns per-epoch training progress into Updates counting images over all epochs."""
+
+    def __init__(self, name: str, report: Callable[[Update], None]) -> None:
+        self.name, self.report = name, report
+        self.done = self.total = 0
+
+    def __call__(self, p: Any) -> None:
+        self.done, self.total = (p.epoch - 1) * p.total + p.seen, p.total * p.epochs
+        self.report(Update(self.name, "training", self.done, self.total))
+
+    def stage(self, stage: str, detail: str = "") -> None:
+        self.report(Update(self.name, stage, self.total, self.total, detail))
 
 
 # ---- parallel execution ---------------------------------------------------------------
@@ -106,32 +135,23 @@ def _init_worker(updates: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(job: Job, runs_dir: Path, data_dir: Path, device: str, threads: int, command: str) -> None:
-    run_job(job, runs_dir, data_dir, device, threads, _updates.put, command)
+def _worker(job: Job, settings: Settings) -> None:
+    run_job(job, settings, _updates.put)
 
 
 def run_all(
-    jobs: list[Job],
-    *,
-    runs_dir: Path,
-    data_dir: Path,
-    device: str,
-    processes: int,
-    cores: int,
-    on_update: Callable[[Update], None],
-    command: str = "",
+    jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]
 ) -> dict[str, BaseException]:
-    """Run every job, `processes` at a time, splitting `cores` threads between them.
+    """Run every job, `processes` at a time; return the failures by job name.
 
-    Returns the failures by job name; one failing run does not stop the others.
+    One failing run does not stop the others.
     """
-    threads = max(1, cores // processes)
     if processes == 1:
-        return _run_inline(jobs, runs_dir, data_dir, device, threads, on_update, command)
+        return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,))
-    pending = {pool.submit(_worker, job, runs_dir, data_dir, device, threads, command): job for job in jobs}
+    pending = {pool.submit(_worker, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)
     except BaseException:
@@ -160,11 +180,11 @@ def _collect(
     return failures
 
 
-def _run_inline(jobs, runs_dir, data_dir, device, threads, on_update, command) -> dict[str, BaseException]:  # type: ignore[no-untyped-def]
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> dict[str, BaseException]:
     failures: dict[str, BaseException] = {}
     for job in jobs:
         try:
-            run_job(job, runs_dir, data_dir, device, threads, on_update, command)
+            run_job(job, settings, on_update)
         except Exception as exc:  # recorded and shown; the other runs go on
             failures[job.name] = exc
             on_update(Update(job.name, "failed", detail=str(exc)))
