@@ -51,7 +51,8 @@ def browser(session: nox.Session) -> None:
     """Render a report and open it in headless Chromium (Debian's package; installed if missing)."""
     if not shutil.which("chromium"):
         session.run("apt-get", "update", "-qq", external=True)
-        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env={"DEBIAN_FRONTEND": "noninteractive"})
+        quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env=quiet)
     install(session)
     session.run("pytest", "-q", "-m", "browser", "tests/browser", *session.posargs)
 
