@@ -76,7 +76,7 @@ def layer_outputs(model: nn.Module, image: torch.Tensor) -> dict[str, np.ndarray
     model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
     captured: list[tuple[str, torch.Tensor]] = []
     hooks = [
-        module.register_forward_hook(lambda m, _in, out, name=name: captured.append((name, out.detach())))
+        module.register_forward_hook(lambda m, _in, out, name=name: captured.append((name, out.detach().clone())))
         for name, module in model.named_children()
         if not isinstance(module, nn.Identity)
     ]

@@ -36,8 +36,8 @@ def test_official_sizes_and_class_counts() -> None:
 @pytest.mark.slow
 def test_one_short_epoch_on_real_mnist_learns(tmp_path: Path) -> None:
     common = ["--runs-dir", tmp_path, "--data-dir", REAL_MNIST]
-    result = invoke("train", "--limit", "3000", "--epochs", "1", "--name", "real", *common)
+    result = invoke("train", "--limit", "10000", "--epochs", "1", "--name", "real", *common)
     assert result.exit_code == 0, result.output
     result = invoke("evaluate", "real", "--json", *common)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["test_accuracy"] > 0.8
+    assert json.loads(result.stdout)["test_accuracy"] > 0.85

@@ -20,7 +20,12 @@ CORRECT_PER_CLASS = 3  # correct test images per class shown with their maps
 def grad_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Grad-CAM maps [N, h, w] of `layer` for each input's target class, at the layer's resolution."""
     captured: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _module, _args, output: captured.append(output))
+
+    def keep(_module: nn.Module, _args: object, output: torch.Tensor) -> torch.Tensor:
+        captured.append(output)
+        return output.clone()  # the network goes on with a copy, so in-place ReLU leaves A as it was
+
+    handle = layer.register_forward_hook(keep)
     was_training = model.training
     model.eval()  # batch statistics and dropout would make each map depend on the batch
     try:
