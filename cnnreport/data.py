@@ -173,6 +173,11 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255.0)
 
 
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Unit-float images [N, 1, 28, 28] back to uint8 [N, 28, 28], as stored for the report."""
+    return images[:, 0].mul(255).round().to(torch.uint8).numpy()
+
+
 def batches(n: int, batch_size: int, generator: torch.Generator | None = None):
     """Index tensors for one pass over n items: shuffled when a generator is given."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from cnnreport.analysis import calibration
 from cnnreport.analysis.pipeline import analyze
 from cnnreport.anatomy import parameter_counts
-from cnnreport.data import class_names, load_study_data
+from cnnreport.data import class_names, load_study_data, to_uint8
 from cnnreport.runs import RunDir
 from cnnreport.train import load_model, predict
 
@@ -104,7 +103,7 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
     run.write_arrays(
         run.predictions_file,
         gallery_indices=gallery,
-        gallery_images=data.test_images[gallery, 0].mul(255).round().to(torch.uint8).numpy(),
+        gallery_images=to_uint8(data.test_images[gallery]),
         logits=test_logits.numpy(),
         features=features.numpy(),
         labels=labels,

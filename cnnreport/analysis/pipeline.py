@@ -18,7 +18,7 @@ from cnnreport.analysis.efficiency import efficiency
 from cnnreport.analysis.filters import first_layer_kernels
 from cnnreport.analysis.grouping import merged_summary
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import StudyData
+from cnnreport.data import StudyData, to_uint8
 from cnnreport.train import predict
 
 ARRAY_KEYS = (
@@ -94,11 +94,7 @@ def attribution_arrays(
         "gradcam_gallery_predicted": maps(gallery, predictions[gallery]),
         "gradcam_gallery_true": maps(gallery, labels[gallery]),
         "gradcam_correct_indices": correct,
-        "gradcam_correct_images": data.test_images[torch.from_numpy(correct), 0]
-        .mul(255)
-        .round()
-        .to(torch.uint8)
-        .numpy(),
+        "gradcam_correct_images": to_uint8(data.test_images[torch.from_numpy(correct)]),
         "gradcam_correct": maps(correct, labels[correct]),
     }
     # The maps' native resolution (conv3's output side), worth stating next to the overlays.
