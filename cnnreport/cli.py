@@ -19,9 +19,9 @@ from rich.markup import escape
 
 from cnnreport import display
 from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
-from cnnreport.data import default_data_dir
+from cnnreport.data import default_data_dir, require_files
 from cnnreport.errors import BadInput, CnnReportError
-from cnnreport.runs import create_run, default_runs_dir, resolve_run
+from cnnreport.runs import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 
 app = typer.Typer(
@@ -202,6 +202,7 @@ def reproduce(
             raise BadInput("--seeds and --jobs must be at least 1")
         pick_device(device)
         check_samples(tsne_samples)
+        require_files(data_dir or default_data_dir(), "mnist")  # one error now, not one per run
         planned = plan(seeds, quick)
         processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
@@ -220,12 +221,13 @@ def reproduce(
         for name, failure in failures.items():
             err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
         finished = [resolve_run(job.name, runs) for job in planned if job.name not in failures]
-        render_report(finished, output, tsne_samples)
+        if finished:
+            render_report(finished, output, tsne_samples)
         if failures:
             raise typer.Exit(1)
 
 
-def render_report(runs: list[Any], output: Path, tsne_samples: int) -> None:
+def render_report(runs: list[RunDir], output: Path, tsne_samples: int) -> None:
     from cnnreport.report import build_report
 
     with err.status("rendering the report") as status:

@@ -117,6 +117,12 @@ def load_split(data_dir: Path, dataset: str, split: str) -> Split:
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
+def require_files(data_dir: Path, dataset: str) -> None:
+    """Fail now, with the one clear message, when a split's files cannot be found or fetched."""
+    for split in SPLIT_FILES:
+        _locate(data_dir, dataset, split)
+
+
 def _locate(data_dir: Path, dataset: str, split: str) -> tuple[Path, Path]:
     stems = SPLIT_FILES[split]
     found = [find_idx_file(data_dir, dataset, s) for s in stems]

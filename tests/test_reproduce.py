@@ -75,3 +75,10 @@ def test_parallel_jobs_write_each_run_from_its_own_worker(tmp_path: Path, data_d
     assert result.exit_code == 0, result.output
     writers = {(run / ".lock").read_text() for run in (tmp_path / "runs").iterdir()}
     assert f"process {os.getpid()}" not in writers and 1 <= len(writers) <= 2
+
+
+def test_missing_data_is_one_error_before_any_run(tmp_path: Path) -> None:
+    result = reproduce(tmp_path, tmp_path / "no-data")
+    assert result.exit_code == 2, result.output
+    assert "no-data" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
