@@ -126,7 +126,8 @@ class TrainingProgress:
 
     def __call__(self, p: Any) -> None:
         self.done, self.total = (p.epoch - 1) * p.total + p.seen, p.total * p.epochs
-        self.report(Update(self.name, "training", self.done, self.total))
+        detail = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.accuracy:.2%}  {p.images_per_second:,.0f}/s"
+        self.report(Update(self.name, "training", self.done, self.total, detail))
 
     def stage(self, stage: str, detail: str = "") -> None:
         self.report(Update(self.name, stage, self.total, self.total, detail))
