@@ -41,11 +41,16 @@ def robustness_figure(panels: dict[str, list[Curve]], axes_labels: dict[str, str
         if kind == "brightness":
             ax.invert_xaxis()  # stronger darkening to the right, like the other panels
         ax.grid(alpha=0.3)
+    figure.suptitle(title)
+    legend_below(figure, base=0.06, per_row=0.025, top=0.97)
+    return figure
+
+
+def legend_below(figure: Figure, base: float, per_row: float, top: float) -> None:
+    """One legend (three entries a row) under all panels, with room left for its rows."""
     handles, labels = figure.axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=min(3, max(len(labels), 1)), fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0.06 + 0.025 * (len(labels) // 3), 1, 0.97))
-    return figure
+    figure.tight_layout(rect=(0, base + per_row * (len(labels) // 3), 1, top))
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,7 @@ def efficiency_figure(points: Sequence[Point]) -> Figure:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))  # no "+1.26e6" offsets
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=min(3, max(len(labels), 1)), fontsize=8)
-    figure.tight_layout(rect=(0, 0.1 + 0.04 * (len(labels) // 3), 1, 1))
+    legend_below(figure, base=0.1, per_row=0.04, top=1.0)
     return figure
 
 
