@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnreport.analysis.seeds import Spread, group_by_experiment, mean_std, within_spread
-from cnnreport.config import matching_preset
+from cnnreport.config import PRESETS, matching_preset
 from cnnreport.errors import CnnReportError
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section, Table
@@ -33,11 +33,13 @@ def verdict(ours: Spread, reported: float) -> str:
 
 def writeup_section(runs: list[RunDir]) -> Section:
     """One row per write-up experiment re-run here: mean ± std over seeds, beside the write-up."""
-    rows = []
+    matched = {}
     for experiment in group_by_experiment(runs):
         preset = matching_preset(experiment.config)
-        if preset is None:
-            continue
+        if preset is not None:
+            matched[preset.id] = (preset, experiment)
+    rows = []
+    for preset, experiment in (matched[key] for key in PRESETS if key in matched):  # the write-up's order
         train = mean_std([last_epoch(run, "train_accuracy") for run in experiment.runs])
         test = mean_std([last_epoch(run, "test_accuracy") for run in experiment.runs])
         reported = preset.reported_test_accuracy
