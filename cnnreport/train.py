@@ -145,22 +145,9 @@ def train_run(
             run.write_config(config, command)
         model, optimizer, metrics, normalization = _restore(state, config, data, target)
         run.write_status("running", device=str(target))
-        saved = len(metrics)
         try:
-            for epoch in range(len(metrics) + 1, config.epochs + 1):
-                started = time.perf_counter()
-                row: dict[str, float] = {"epoch": epoch}
-                row |= train_one_epoch(model, optimizer, data, config, epoch, normalization, on_progress)
-                row |= test_metrics(model, data, normalization)
-                row["seconds"] = time.perf_counter() - started
-                metrics.append(row)
-                _save_epoch(run, model, optimizer, config, metrics, normalization)
-                saved = len(metrics)
-                if on_epoch:
-                    on_epoch(row)
+            _run_epochs(run, config, data, model, optimizer, metrics, normalization, on_progress, on_epoch)
         except KeyboardInterrupt:
-            if saved < len(metrics):  # Ctrl-C cut the save of a complete epoch: finish saving it
-                _save_epoch(run, model, optimizer, config, metrics, normalization)
             run.write_status("interrupted", device=str(target), epochs_done=len(metrics))
             raise
         except Exception as exc:
@@ -169,6 +156,34 @@ def train_run(
             raise
         run.write_status("finished", device=str(target), epochs_done=len(metrics))
         return metrics
+
+
+def _run_epochs(
+    run: RunDir,
+    config: ExperimentConfig,
+    data: StudyData,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    metrics: list[dict[str, float]],
+    normalization: tuple[float, float],
+    on_progress: ProgressCallback | None,
+    on_epoch: Callable[[dict[str, float]], None] | None,
+) -> None:
+    """Train the remaining epochs, appending to `metrics` and saving after each one."""
+    for epoch in range(len(metrics) + 1, config.epochs + 1):
+        started = time.perf_counter()
+        row: dict[str, float] = {"epoch": epoch}
+        row |= train_one_epoch(model, optimizer, data, config, epoch, normalization, on_progress)
+        row |= test_metrics(model, data, normalization)
+        row["seconds"] = time.perf_counter() - started
+        metrics.append(row)
+        try:
+            _save_epoch(run, model, optimizer, config, metrics, normalization)
+        except KeyboardInterrupt:  # Ctrl-C cut the save of a complete epoch: finish saving it
+            _save_epoch(run, model, optimizer, config, metrics, normalization)
+            raise
+        if on_epoch:
+            on_epoch(row)
 
 
 def _check_resume(run: RunDir, config: ExperimentConfig, resume: bool) -> dict[str, Any] | None:
