@@ -34,6 +34,7 @@ LABEL_NAMES = {
     ],  # fmt: skip
     "kmnist": ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
 }
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -51,6 +52,11 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def dataset_title(dataset: str) -> str:
+    """How the report names a dataset: MNIST, Fashion-MNIST, KMNIST."""
+    return DATASET_TITLES.get(dataset, dataset)
 
 
 def default_data_dir() -> Path:

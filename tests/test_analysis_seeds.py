@@ -9,6 +9,7 @@ import pytest
 from cnnreport.analysis import seeds
 from cnnreport.analysis.seeds import Spread
 from cnnreport.config import ExperimentConfig
+from cnnreport.data import dataset_title
 from cnnreport.runs import create_run
 
 
@@ -92,7 +93,7 @@ def test_label_of_a_config_that_is_no_preset():
 
 
 def test_dataset_titles():
-    assert [seeds.dataset_title(d) for d in ("mnist", "fashion-mnist", "kmnist")] == [
+    assert [dataset_title(d) for d in ("mnist", "fashion-mnist", "kmnist")] == [
         "MNIST",
         "Fashion-MNIST",
         "KMNIST",

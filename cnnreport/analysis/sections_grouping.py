@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cnnreport.analysis.seeds import Spread, dataset_title, within_spread
+from cnnreport.analysis.seeds import Spread, within_spread
 from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
 from cnnreport.analysis.study_plots import Bar, grouping_figure
-from cnnreport.data import class_names
+from cnnreport.data import class_names, dataset_title
 from cnnreport.runs import RunDir
 from cnnreport.sections import Figure, Section, Table, embed
 

@@ -8,9 +8,10 @@ import numpy as np
 
 from cnnreport.analysis import plots, store
 from cnnreport.analysis.robustness import PERTURBATIONS, SEED
-from cnnreport.analysis.seeds import Spread, dataset_title, mean_std, spread_notes
+from cnnreport.analysis.seeds import Spread, mean_std, spread_notes
 from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
 from cnnreport.analysis.study_plots import Curve, robustness_figure
+from cnnreport.data import dataset_title
 from cnnreport.runs import RunDir
 from cnnreport.sections import Figure, Section, Table, embed
 

@@ -14,9 +14,8 @@ from cnnreport.analysis import plots, store
 from cnnreport.analysis.robustness import BY_KIND
 from cnnreport.analysis.sections_grouping import TITLE as GROUPING_STUDY
 from cnnreport.analysis.sections_robustness import TITLE as ROBUSTNESS_STUDY
-from cnnreport.analysis.seeds import dataset_title
 from cnnreport.analysis.study_plots import Curve, robustness_figure
-from cnnreport.data import class_names
+from cnnreport.data import class_names, dataset_title
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section, Table, embed
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from cnnreport.analysis.seeds import dataset_title, spread_notes
+from cnnreport.analysis.seeds import spread_notes
 from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
 from cnnreport.analysis.study_plots import Point, efficiency_figure
+from cnnreport.data import dataset_title
 from cnnreport.runs import RunDir
 from cnnreport.sections import Section, Table, embed
 

@@ -23,15 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
+from cnnreport.data import dataset_title
 from cnnreport.errors import CnnReportError
 from cnnreport.runs import RunDir
-
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
-
-
-def dataset_title(dataset: str) -> str:
-    """How the report names a dataset: MNIST, Fashion-MNIST, KMNIST."""
-    return DATASET_TITLES.get(dataset, dataset)
 
 
 @dataclass(frozen=True)
