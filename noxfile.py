@@ -1,13 +1,17 @@
 """Developer sessions: `nox -l` lists them, `nox -s tests` runs the test suite.
 
-Sessions use pip-based virtual environments that are reused between runs, so torch is
-installed once per session venv (pip takes it from its cache) and never resolved by uv.
+torch is 5.8 GB installed, and tests, faults, browser, typecheck and reproduce all need it.
+Rather than one copy per session venv (four copies filled a CI disk), those sessions share a
+single pip-built environment, `.nox/torch-env`, that pip only tops up on later runs. uv is
+never asked to resolve torch. `lint` needs only ruff and keeps an ordinary session venv.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import nox
 
@@ -15,46 +19,52 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
+ROOT = Path(__file__).parent
 TORCH = ["torch>=2.4,<=2.14.1", "torchvision>=0.19,<=0.29.1"]
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "shared", "data")
+TORCH_ENV = ROOT / ".nox" / "torch-env"
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def install(session: nox.Session, *extras: str) -> None:
-    """Install torch first (pinned range, from pip's cache), then the package itself."""
-    session.install(*TORCH)
-    session.install("-e", f".[{','.join(('dev', *extras))}]" if extras else ".[dev]")
+def install_torch_env(session: nox.Session) -> None:
+    """Create the shared environment, or let pip top it up (seconds when nothing changed)."""
+    python = TORCH_ENV / "bin" / "python"
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(TORCH_ENV), external=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    session.run(*pip, *TORCH, external=True)  # first, so pip takes the pinned range from its cache
+    session.run(*pip, "-e", f"{ROOT}[dev]", external=True)
 
 
-def data_env() -> dict[str, str]:
-    """Point at the offline MNIST copy when the caller has not chosen a data folder."""
-    if "CNNREPORT_DATA_DIR" not in os.environ and os.path.isdir(SHARED_DATA):
-        return {"CNNREPORT_DATA_DIR": os.path.abspath(SHARED_DATA)}
-    return {}
+def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = False) -> None:
+    """Install, then run one of the shared environment's tools with that environment first on PATH."""
+    install_torch_env(session)
+    bin_dir = TORCH_ENV / "bin"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(TORCH_ENV)}
+    if data and "CNNREPORT_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        env["CNNREPORT_DATA_DIR"] = str(SHARED_DATA.resolve())  # the offline MNIST copy, unless chosen
+    session.run(str(bin_dir / tool), *args, env=env, external=True)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests (CliRunner on synthetic IDX data; real MNIST when present)."""
-    install(session)
-    session.run("pytest", "-q", "--ignore=tests/faults", *session.posargs, env=data_env())
+    run_in_torch_env(session, "pytest", "-q", "--ignore=tests/faults", *session.posargs, data=True)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def faults(session: nox.Session) -> None:
     """Interruption, locking, hostile files and full disks: real subprocesses killed mid-run."""
-    install(session)
-    session.run("pytest", "-q", "tests/faults", *session.posargs)
+    run_in_torch_env(session, "pytest", "-q", "tests/faults", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def browser(session: nox.Session) -> None:
     """Render a report and open it in headless Chromium (Debian's package; installed if missing)."""
     if not shutil.which("chromium"):
         session.run("apt-get", "update", "-qq", external=True)
         quiet = {"DEBIAN_FRONTEND": "noninteractive"}
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env=quiet)
-    install(session)
-    session.run("pytest", "-q", "-m", "browser", "tests/browser", *session.posargs)
+    run_in_torch_env(session, "pytest", "-q", "-m", "browser", "tests/browser", *session.posargs)
 
 
 @nox.session
@@ -65,15 +75,13 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
     """mypy over the package."""
-    install(session)
-    session.run("mypy", "cnnreport")
+    run_in_torch_env(session, "mypy", "cnnreport")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def reproduce(session: nox.Session) -> None:
     """The main job: re-run the whole write-up and render report.html (arguments pass through)."""
-    install(session)
-    session.run("cnnreport", "reproduce", *session.posargs, env=data_env())
+    run_in_torch_env(session, "cnnreport", "reproduce", *session.posargs, data=True)
