@@ -21,7 +21,10 @@ from cnnreport.model import build_model
 from cnnreport.runs import RunDir
 from cnnreport.system import pick_device
 
-EVAL_BATCH = 1000
+# Small evaluation batches are twice as fast on a CPU: a 128-image batch's activations
+# (6 MB for conv1) are reused from the allocator and cache, while a 1000-image batch's
+# 50 MB are mapped and faulted in afresh for every layer (33k vs 17k images/s, one thread).
+EVAL_BATCH = 128
 PROGRESS_EVERY = 25  # batches between progress callbacks; Rich needs no more
 
 
