@@ -45,9 +45,10 @@ def cnnreport_way(jobs: list[Job], data_dir: Path, processes: int) -> float:
         runs_dir = Path(folder) / "runs"
         threads = max(1, available_cores() // processes)
         settings = Settings(runs_dir, data_dir, "cpu", threads=threads)
-        failures = run_all(jobs, settings, processes, on_update=lambda _update: None)
-        assert not failures, failures
-        build_report([RunDir(runs_dir / job.name) for job in jobs], Path(folder) / "report.html")
+        outcome = run_all(jobs, settings, processes, on_update=lambda _update: None)
+        assert not outcome.failures, outcome.failures
+        runs = [RunDir(runs_dir / job.name) for job in jobs]
+        build_report(runs, Path(folder) / "report.html", ready=outcome.parts)
     return time.perf_counter() - start
 
 

@@ -9,9 +9,9 @@ import contextlib
 import json
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from cnnreport.data import default_data_dir, require_files
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.runs import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
+
+if TYPE_CHECKING:
+    from cnnreport.report import RunPart
 
 app = typer.Typer(
     add_completion=False,
@@ -213,25 +216,27 @@ def reproduce(
         err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
         with display.job_board(err, [job.name for job in planned]) as board:
             try:
-                failures = run_all(planned, settings, processes, board.update)
+                outcome = run_all(planned, settings, processes, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
                 err.print("interrupted: finished epochs are saved; run the same command again to continue")
                 raise typer.Exit(130) from None
-        for name, failure in failures.items():
+        for name, failure in outcome.failures.items():
             err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
-        finished = [resolve_run(job.name, runs) for job in planned if job.name not in failures]
+        finished = [resolve_run(job.name, runs) for job in planned if job.name not in outcome.failures]
         if finished:
-            render_report(finished, output, tsne_samples)
-        if failures:
+            render_report(finished, output, tsne_samples, outcome.parts)
+        if outcome.failures:
             raise typer.Exit(1)
 
 
-def render_report(runs: list[RunDir], output: Path, tsne_samples: int) -> None:
+def render_report(
+    runs: list[RunDir], output: Path, tsne_samples: int, ready: Mapping[str, RunPart] | None = None
+) -> None:
     from cnnreport.report import build_report
 
     with err.status("rendering the report") as status:
-        build_report(runs, output, on_step=lambda message: status.update(message), tsne_samples=tsne_samples)
+        build_report(runs, output, lambda message: status.update(message), tsne_samples, ready)
     err.print(f"report written to {output}", highlight=False)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,15 +54,28 @@ def select_runs(runs_dir: Path, names: Iterable[str] = ()) -> list[RunDir]:
 
 
 def build_report(
-    runs: list[RunDir], output: Path, on_step: Step | None = None, tsne_samples: int = DEFAULT_SAMPLES
+    runs: list[RunDir],
+    output: Path,
+    on_step: Step | None = None,
+    tsne_samples: int = DEFAULT_SAMPLES,
+    ready: Mapping[str, RunPart] | None = None,
 ) -> Path:
-    """Render the runs into one HTML file at `output` and return its path."""
+    """Render the runs into one HTML file at `output` and return its path.
+
+    `ready` holds parts already rendered elsewhere (reproduce renders each run's part in
+    the worker that trained it, while other runs still train); the rest are rendered here.
+    """
     step = on_step or (lambda _message: None)
     check_samples(tsne_samples)  # bad input is refused before any work
     if not output.parent.is_dir():
         raise BadInput(f"cannot write {output}: folder {output.parent} does not exist")
     files = [RunFiles(run) for run in runs]
-    parts = [run_part(f, position, len(runs), TsneParams(tsne_samples), step) for position, f in enumerate(files, 1)]
+    parts = []
+    for position, run_files in enumerate(files, 1):
+        name = run_files.run.name
+        announce = _announcer(step, f"[{position}/{len(runs)}] {name}")
+        part = (ready or {}).get(name) or run_part(run_files, TsneParams(tsne_samples), announce)
+        parts.append(replace(part, anchor=anchor(name, position)))
     step("comparing runs")
     studies = guarded_analysis("study", "Analyses across runs", lambda: _study_sections(runs))
     step("rendering the document")
@@ -72,6 +85,10 @@ def build_report(
     return output
 
 
+def _announcer(step: Step, prefix: str) -> Step:
+    return lambda title: step(f"{prefix}: {title}")
+
+
 def _make_shareable(path: Path) -> None:
     """atomic_write's temp file is private (0600); a report is meant to be read by others."""
     umask = os.umask(0)
@@ -79,13 +96,8 @@ def _make_shareable(path: Path) -> None:
     path.chmod(0o666 & ~umask)
 
 
-def run_part(files: RunFiles, position: int, count: int, tsne: TsneParams, step: Step) -> RunPart:
-    """One run's facts, the write-up's sections and the analyses beyond it."""
-    name = files.run.name
-
-    def announce(title: str) -> None:
-        step(f"[{position}/{count}] {name}: {title}")
-
+def run_part(files: RunFiles, tsne: TsneParams, announce: Step) -> RunPart:
+    """One run's facts, the write-up's sections and the analyses beyond it (anchor set later)."""
     announce("reading")
     sections = report_sections.run_sections(files, tsne, announce)
     files.release_arrays()  # only the summary's small files stay in memory across runs
@@ -93,7 +105,7 @@ def run_part(files: RunFiles, position: int, count: int, tsne: TsneParams, step:
     analyses = guarded_analysis("analyses", "Analyses beyond the write-up", lambda: _run_sections(files.run))
     facts, commands = report_summary.run_facts(files), report_summary.commands_for(files)
     warning = report_summary.status_warning(files)
-    return RunPart(name, anchor(name, position), facts, commands, sections, analyses, warning)
+    return RunPart(files.run.name, "", facts, commands, sections, analyses, warning)
 
 
 def anchor(name: str, position: int) -> str:

@@ -12,13 +12,16 @@ import queue as queue_module
 import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnreport.config import PRESETS, ExperimentConfig
 from cnnreport.runs import RunDir, create_run
 from cnnreport.tsne import DEFAULT_SAMPLES
+
+if TYPE_CHECKING:
+    from cnnreport.report import RunPart
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
@@ -37,7 +40,7 @@ class Update:
     """A message from a worker: a stage change or training progress of one job."""
 
     name: str
-    stage: str  # training, evaluating, inspecting, done, failed
+    stage: str  # training, evaluating, inspecting, t-SNE, report: ..., done, failed
     done: int = 0  # training images processed so far, over all epochs
     total: int = 0
     detail: str = ""
@@ -86,14 +89,17 @@ class Settings:
     command: str = ""
 
 
-def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> None:
-    """Train (or resume), evaluate, inspect and embed one job; skip steps already done.
+def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> RunPart:
+    """Train (or resume), evaluate, inspect and embed one job, skipping steps already done;
+    return the job's part of the report.
 
-    The t-SNE is computed here, in parallel with the other jobs, and cached in the run
-    dir, so the report only has to read it.
+    The t-SNE and the report part are made here, in parallel with the other jobs (the
+    t-SNE is also cached in the run dir), so that the report at the end only assembles.
     """
     from cnnreport.anatomy import inspect_run
     from cnnreport.evaluate import evaluate_run
+    from cnnreport.report import run_part
+    from cnnreport.report_sections import RunFiles
     from cnnreport.system import set_threads
     from cnnreport.train import train_run
     from cnnreport.tsne import TsneParams, load_or_compute
@@ -114,7 +120,9 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> N
     progress.stage("t-SNE")
     predictions = run.read_arrays(run.predictions_file)
     load_or_compute(run, predictions["features"], predictions["labels"], TsneParams(settings.tsne_samples))
+    part = run_part(RunFiles(run), TsneParams(settings.tsne_samples), lambda title: progress.stage(f"report: {title}"))
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
+    return part
 
 
 class TrainingProgress:
@@ -144,17 +152,20 @@ def _init_worker(updates: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(job: Job, settings: Settings) -> None:
-    run_job(job, settings, _updates.put)
+def _worker(job: Job, settings: Settings) -> RunPart:
+    return run_job(job, settings, _updates.put)
 
 
-def run_all(
-    jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]
-) -> dict[str, BaseException]:
-    """Run every job, `processes` at a time; return the failures by job name.
+@dataclass
+class Outcome:
+    """What run_all brings back: each finished job's report part, and the failures."""
 
-    One failing run does not stop the others.
-    """
+    parts: dict[str, RunPart] = field(default_factory=dict)
+    failures: dict[str, BaseException] = field(default_factory=dict)
+
+
+def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
+    """Run every job, `processes` at a time. One failing run does not stop the others."""
     if processes == 1:
         return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
@@ -173,31 +184,31 @@ def run_all(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(
-    pending: dict[Future[None], Job], updates: Any, on_update: Callable[[Update], None]
-) -> dict[str, BaseException]:
-    failures: dict[str, BaseException] = {}
+def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
+    outcome = Outcome()
     while pending:
         finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
         _drain(updates, on_update)
         for future in finished:
             job, error = pending.pop(future), future.exception()
-            if error is not None:
-                failures[job.name] = error
+            if error is None:
+                outcome.parts[job.name] = future.result()
+            else:
+                outcome.failures[job.name] = error
                 on_update(Update(job.name, "failed", detail=str(error)))
     _drain(updates, on_update)
-    return failures
+    return outcome
 
 
-def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> dict[str, BaseException]:
-    failures: dict[str, BaseException] = {}
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+    outcome = Outcome()
     for job in jobs:
         try:
-            run_job(job, settings, on_update)
+            outcome.parts[job.name] = run_job(job, settings, on_update)
         except Exception as exc:  # recorded and shown; the other runs go on
-            failures[job.name] = exc
+            outcome.failures[job.name] = exc
             on_update(Update(job.name, "failed", detail=str(exc)))
-    return failures
+    return outcome
 
 
 def _drain(updates: Any, on_update: Callable[[Update], None]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnreport import report
 from cnnreport.config import PRESETS
 from cnnreport.reproduce import QUICK_EPOCHS, plan
 from cnnreport.runs import RunDir, create_run
@@ -70,11 +71,19 @@ def test_second_reproduce_only_rerenders(reproduced: Path, data_dir: Path) -> No
 
 
 @pytest.mark.slow
-def test_parallel_jobs_write_each_run_from_its_own_worker(tmp_path: Path, data_dir: Path) -> None:
+def test_parallel_jobs_train_and_render_each_run_in_its_own_worker(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def rendered_here(*_args: object) -> None:
+        raise AssertionError("the parent process rendered a run's part of the report")
+
+    monkeypatch.setattr(report, "run_part", rendered_here)  # the spawned workers keep the real one
     result = reproduce(tmp_path, data_dir, "--jobs", "2")
     assert result.exit_code == 0, result.output
     writers = {(run / ".lock").read_text() for run in (tmp_path / "runs").iterdir()}
     assert f"process {os.getpid()}" not in writers and 1 <= len(writers) <= 2
+    html = (tmp_path / "report.html").read_text()
+    assert all(f'id="run-{position}-quick-' in html for position in range(1, 6))
 
 
 def test_missing_data_is_one_error_before_any_run(tmp_path: Path) -> None:
