@@ -4,8 +4,7 @@ Runs the write-up's five experiments (optionally with fewer epochs and images, t
 for both sides) first as `cnnreport reproduce` does it (tensor-resident data, batched
 augmentation, parallel worker processes, evaluation, inspection and the HTML report
 included), then as the notebook did (torchvision MNIST + DataLoader + per-image PIL
-transforms, one fresh process with default allocator settings, training and a test pass
-only), and prints the ratio.
+transforms, one process, training and a test pass only), and prints the ratio.
 
     python benchmarks/reproduce_speed.py --epoch-scale 0.2 --data-dir ../shared/data
 """
@@ -21,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets
-from train_speed import in_fresh_process, notebook_transform  # noqa: I001 - a sibling script
+from train_speed import notebook_transform  # noqa: I001 - a sibling script
 
 from cnnreport.config import ExperimentConfig
 from cnnreport.data import default_data_dir
@@ -29,7 +28,7 @@ from cnnreport.model import build_model
 from cnnreport.report import build_report
 from cnnreport.reproduce import Job, Settings, plan, run_all
 from cnnreport.runs import RunDir
-from cnnreport.system import available_cores, keep_freed_memory
+from cnnreport.system import available_cores
 
 
 def scaled_jobs(epoch_scale: float, images: int | None) -> list[Job]:
@@ -41,7 +40,6 @@ def scaled_jobs(epoch_scale: float, images: int | None) -> list[Job]:
 
 
 def cnnreport_way(jobs: list[Job], data_dir: Path, processes: int) -> float:
-    keep_freed_memory()  # as the cnnreport command does at start (its workers do it too)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         runs_dir = Path(folder) / "runs"
@@ -98,7 +96,7 @@ def main() -> None:
     print(f"five experiments, {epochs} epochs in all, {args.images or 60000} images each, {available_cores()} cores")
     ours = cnnreport_way(jobs, args.data_dir, args.jobs)
     print(f"cnnreport (train, evaluate, inspect, report; {args.jobs} processes): {ours:.1f} s")
-    theirs = in_fresh_process(notebook_way, jobs, args.data_dir)
+    theirs = notebook_way(jobs, args.data_dir)
     print(f"notebook loop (train and test only, one process): {theirs:.1f} s")
     print(f"speed-up: {theirs / ours:.2f}x")
 

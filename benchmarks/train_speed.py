@@ -1,10 +1,8 @@
 """Training throughput: cnnreport's loop versus the notebook's DataLoader loop, side by side.
 
 Both train the same model at the same batch size on the same first N MNIST images, one
-after the other, each in a fresh process (so neither inherits the other's heap, and the
-notebook runs with the C library's default allocator settings, as a notebook would); the
-notebook way uses torchvision's MNIST dataset, a DataLoader and per-image PIL transforms,
-as the write-up's notebook did.
+after the other in this process; the notebook way uses torchvision's MNIST dataset, a
+DataLoader and per-image PIL transforms, as the write-up's notebook did.
 
     python benchmarks/train_speed.py --images 12000 --data-dir ../shared/data
 """
@@ -12,10 +10,7 @@ as the write-up's notebook did.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -26,14 +21,8 @@ from torchvision import datasets, transforms
 from cnnreport.config import ExperimentConfig
 from cnnreport.data import default_data_dir, load_study_data, normalization_of
 from cnnreport.model import build_model
-from cnnreport.system import available_cores, keep_freed_memory, set_threads
+from cnnreport.system import available_cores, set_threads
 from cnnreport.train import make_optimizer, train_one_epoch
-
-
-def in_fresh_process(function: Callable[..., float], *args: object) -> float:
-    """Run one measurement in a newly spawned interpreter and return its result."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
 
 
 def notebook_transform(augment: bool) -> transforms.Compose:
@@ -67,7 +56,6 @@ def notebook_epoch(data_dir: Path, images: int, augment: bool, batch_size: int) 
 
 def cnnreport_epoch(data_dir: Path, images: int, augment: bool, batch_size: int) -> float:
     """One epoch cnnreport's way (data loading included); returns images per second."""
-    keep_freed_memory()  # as the cnnreport command does at start
     set_threads(None)  # cnnreport's measured default
     start = time.perf_counter()
     config = ExperimentConfig(augment=augment, batch_size=batch_size, limit=images)
@@ -89,8 +77,8 @@ def main() -> None:
     print(f"threads: {available_cores()} for both (torch's default and cnnreport's)")
     print(f"{'augment':>8} {'notebook img/s':>15} {'cnnreport img/s':>16} {'ratio':>6}")
     for augment in (False, True):
-        ours = in_fresh_process(cnnreport_epoch, args.data_dir, args.images, augment, args.batch_size)
-        theirs = in_fresh_process(notebook_epoch, args.data_dir, args.images, augment, args.batch_size)
+        ours = cnnreport_epoch(args.data_dir, args.images, augment, args.batch_size)
+        theirs = notebook_epoch(args.data_dir, args.images, augment, args.batch_size)
         print(f"{str(augment):>8} {theirs:>15,.0f} {ours:>16,.0f} {ours / theirs:>5.2f}x")
 
 

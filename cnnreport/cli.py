@@ -22,7 +22,7 @@ from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
 from cnnreport.data import default_data_dir, require_files
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.runs import RunDir, create_run, default_runs_dir, resolve_run
-from cnnreport.system import keep_freed_memory, pick_device
+from cnnreport.system import pick_device
 
 if TYPE_CHECKING:
     from cnnreport.report import RunPart
@@ -255,5 +255,4 @@ def report(
 
 
 def main() -> None:
-    keep_freed_memory()  # before any tensor work: training steps stop page-faulting (system.py)
     app()

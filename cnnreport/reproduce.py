@@ -146,11 +146,8 @@ _updates: Any = None  # the queue a worker process reports to, set by _init_work
 
 
 def _init_worker(updates: Any) -> None:
-    from cnnreport.system import keep_freed_memory
-
     global _updates
     _updates = updates
-    keep_freed_memory()  # a spawned worker starts with glibc's defaults again
     # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

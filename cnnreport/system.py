@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 from typing import Any
@@ -32,30 +31,6 @@ def set_threads(threads: int | None) -> int:
     count = threads or available_cores()
     torch.set_num_threads(count)
     return count
-
-
-# glibc's mallopt parameters (malloc.h) and the values we give them.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-HEAP_TENSOR_LIMIT = 32 * 1024**2  # glibc's largest allowed mmap threshold on 64-bit systems
-TRIM_THRESHOLD = 256 * 1024**2
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc keep freed tensor memory for reuse instead of handing it back to the kernel.
-
-    By default, glibc returns the top of the heap to the kernel once a few megabytes there
-    are free, and maps some tensors in fresh; the next step's activations then page-fault
-    their memory in again: about 900 page faults per training step of batch 20, which cost
-    almost half the step (2.0 instead of 3.9 ms, measured on a 2-core VM). Fixed thresholds
-    (tensors under 32 MB come from the heap, and up to 256 MB of free heap are kept) remove
-    them. This is what PyTorch's CPU tuning guide gets from tcmalloc or jemalloc, with no
-    library to install. A no-op, returning False, where the C library has no mallopt.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_TENSOR_LIMIT)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
 def available_cores() -> int:
