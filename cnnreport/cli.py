@@ -236,7 +236,7 @@ def render_report(
     from cnnreport.report import build_report
 
     with err.status("rendering the report") as status:
-        build_report(runs, output, lambda message: status.update(message), tsne_samples, ready)
+        build_report(runs, output, on_step=status.update, tsne_samples=tsne_samples, ready=ready)
     err.print(f"report written to {output}", highlight=False)
 
 
