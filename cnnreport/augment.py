@@ -2,8 +2,8 @@
 
 Each image gets its own random rotation (up to +-10 degrees), translation (up to 10 % of
 the side each way) and brightness factor (0.5 to 1.5), the same distributions as the
-notebook's per-image torchvision transforms, but drawn and applied as one affine_grid /
-grid_sample call per batch instead of a PIL round trip per image. Translation is
+notebook's per-image torchvision transforms, but drawn and applied with one grid_sample
+call per batch instead of a PIL round trip per image. Translation is
 continuous (sub-pixel, bilinear), where torchvision's RandomAffine rounds to whole pixels.
 """
 
