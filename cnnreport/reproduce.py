@@ -40,7 +40,7 @@ class Update:
     """A message from a worker: a stage change or training progress of one job."""
 
     name: str
-    stage: str  # training, evaluating, inspecting, t-SNE, report: ..., done, failed
+    stage: str  # training, evaluating, inspecting, report: ..., done, failed
     done: int = 0  # training images processed so far, over all epochs
     total: int = 0
     detail: str = ""
@@ -93,8 +93,8 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     """Train (or resume), evaluate, inspect and embed one job, skipping steps already done;
     return the job's part of the report.
 
-    The t-SNE and the report part are made here, in parallel with the other jobs (the
-    t-SNE is also cached in the run dir), so that the report at the end only assembles.
+    The report part, t-SNE included (cached in the run dir), is made here, in parallel
+    with the other jobs, so that the report at the end only assembles.
     """
     from cnnreport.anatomy import inspect_run
     from cnnreport.evaluate import evaluate_run
@@ -102,7 +102,7 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     from cnnreport.report_sections import RunFiles
     from cnnreport.system import set_threads
     from cnnreport.train import train_run
-    from cnnreport.tsne import TsneParams, load_or_compute
+    from cnnreport.tsne import TsneParams
 
     set_threads(settings.threads)
     run = create_run(settings.runs_dir, job.name)
@@ -117,9 +117,6 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
-    progress.stage("t-SNE")
-    predictions = run.read_arrays(run.predictions_file)
-    load_or_compute(run, predictions["features"], predictions["labels"], TsneParams(settings.tsne_samples))
     part = run_part(RunFiles(run), TsneParams(settings.tsne_samples), lambda title: progress.stage(f"report: {title}"))
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
