@@ -1,6 +1,8 @@
 """The command line: parse options, build a config, call one library function, show results.
 
-Library code stays quiet; everything printed, and every exit code, is decided here.
+An adapter only: library code stays quiet; everything printed (through console.py), and
+every exit code, is decided here. Commands import their library code when they run, so
+`cnnreport --help` never loads torch.
 """
 
 from __future__ import annotations
@@ -17,15 +19,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cnnreport import display
-from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
-from cnnreport.data import default_data_dir, require_files
+from cnnreport import console
+from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, preset_config
 from cnnreport.errors import BadInput, CnnReportError
-from cnnreport.runs import RunDir, create_run, default_runs_dir, resolve_run
+from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 
 if TYPE_CHECKING:
-    from cnnreport.report import RunPart
+    from cnnreport.report.document import RunPart
 
 app = typer.Typer(
     add_completion=False,
@@ -68,9 +69,7 @@ def command_line() -> str:
 
 def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
     """The preset (or the defaults) with every option the user gave laid over it."""
-    if preset is not None and preset not in PRESETS:
-        raise BadInput(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    base = PRESETS[preset].config if preset else ExperimentConfig()
+    base = preset_config(preset) if preset is not None else ExperimentConfig()
     return base.replace(**{k: v for k, v in options.items() if v is not None})
 
 
@@ -101,8 +100,9 @@ def train(
     device: DeviceOption = "auto",
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
+    from cnnreport.ml.data import default_data_dir
+    from cnnreport.ml.train import train_run
     from cnnreport.system import set_threads
-    from cnnreport.train import train_run
 
     with user_errors():
         config = build_config(
@@ -114,7 +114,7 @@ def train(
         pick_device(device)  # refuse a bad --device before any folder is made
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
         set_threads(threads)
-        with display.epoch_progress(err) as progress:
+        with console.epoch_progress(err) as progress:
             try:
                 metrics = train_run(
                     run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
@@ -128,7 +128,7 @@ def train(
                 message = f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}"
                 err.print(message, markup=False, highlight=False, soft_wrap=True)  # one line, copyable
                 raise typer.Exit(130) from None
-        display.train_summary(err, run, metrics)
+        console.train_summary(err, run, metrics)
 
 
 @app.command()
@@ -141,7 +141,8 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a run on clean train and test data; save predictions, features, metrics."""
-    from cnnreport.evaluate import evaluate_run
+    from cnnreport.jobs.evaluate import evaluate_run
+    from cnnreport.ml.data import default_data_dir
 
     with user_errors():
         target = resolve_run(run, runs_dir or default_runs_dir())
@@ -150,7 +151,7 @@ def evaluate(
         if as_json:
             print(json.dumps(result))
         else:
-            display.evaluation(Console(), result)
+            console.evaluation(Console(), result)
 
 
 @app.command("inspect")
@@ -166,7 +167,9 @@ def inspect_command(
     as_json: JsonOption = False,
 ) -> None:
     """Architecture table; for a run, also save one image's layer outputs and activation maps."""
-    from cnnreport.anatomy import inspect_run, untrained_architecture
+    from cnnreport.analyses.anatomy import untrained_architecture
+    from cnnreport.jobs.inspection import inspect_run
+    from cnnreport.ml.data import default_data_dir
 
     with user_errors():
         if run is None:
@@ -177,7 +180,7 @@ def inspect_command(
         if as_json:
             print(json.dumps(summary))
         else:
-            display.architecture(Console(), summary)
+            console.architecture(Console(), summary)
 
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
@@ -196,9 +199,10 @@ def reproduce(
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
-    from cnnreport.reproduce import Settings, plan, run_all
+    from cnnreport.analyses.tsne import check_samples
+    from cnnreport.jobs.reproduce import Settings, plan, run_all
+    from cnnreport.ml.data import default_data_dir, require_files
     from cnnreport.system import available_cores
-    from cnnreport.tsne import check_samples
 
     with user_errors():
         if seeds < 1 or (jobs is not None and jobs < 1):
@@ -214,7 +218,7 @@ def reproduce(
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
         err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
-        with display.job_board(err, [job.name for job in planned]) as board:
+        with console.job_board(err, [job.name for job in planned]) as board:
             try:
                 outcome = run_all(planned, settings, processes, board.update)
             except KeyboardInterrupt:
@@ -233,7 +237,7 @@ def reproduce(
 def render_report(
     runs: list[RunDir], output: Path, tsne_samples: int, ready: Mapping[str, RunPart] | None = None
 ) -> None:
-    from cnnreport.report import build_report
+    from cnnreport.report.build import build_report
 
     with err.status("rendering the report") as status:
         build_report(runs, output, on_step=status.update, tsne_samples=tsne_samples, ready=ready)
@@ -248,7 +252,7 @@ def report(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Turn run directories into one self-contained HTML report (never trains)."""
-    from cnnreport.report import select_runs
+    from cnnreport.report.build import select_runs
 
     with user_errors():
         render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)

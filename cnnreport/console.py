@@ -1,17 +1,19 @@
-"""Rich output for the CLI: progress bars and tables. Library code never prints."""
+"""All Rich output of the CLI: progress bars, tables, summaries. Library code never prints."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cnnreport.runs import RunDir
-from cnnreport.train import Progress as EpochProgress
+from cnnreport.storage.rundir import RunDir
+
+if TYPE_CHECKING:  # only for the annotation: importing the training loop would load torch for --help
+    from cnnreport.ml.train import Progress as EpochProgress
 
 
 class EpochBars:

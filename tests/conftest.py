@@ -6,20 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cnnreport.cli import app
+from tests.helpers import invoke
 from tests.idx_files import write_dataset
 
 os.environ["CNNREPORT_OFFLINE"] = "1"  # tests never try to download datasets
-
-runner = CliRunner()
-REAL_MNIST = Path(os.environ.get("CNNREPORT_DATA_DIR", "../shared/data"))
-
-
-def invoke(*args: str):
-    """Run the CLI in-process and return the click Result."""
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ import pytest
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from cnnreport.runs import RunDir
-from tests.conftest import invoke
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import invoke
 from tests.idx_files import idx_bytes
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.data import load_split
-from tests.conftest import REAL_MNIST, invoke
+from cnnreport.ml.data import load_split
+from tests.helpers import REAL_MNIST, invoke
 
 RAW = REAL_MNIST / "MNIST" / "raw"
 pytestmark = pytest.mark.skipif(

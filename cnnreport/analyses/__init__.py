@@ -1,9 +1,11 @@
-"""Analyses beyond the write-up: they test its untested claims and show the evidence.
+"""Analyses: arrays in, JSON-able results and arrays out; no figures, no files, no report types.
 
-`evaluate` computes them once (pipeline.analyze) and caches them in the run directory;
-`report` only reads them (sections.run_sections / sections.study_sections).
+`jobs/evaluate.py` and `jobs/inspection.py` run them and save the results in the run directory;
+the report only reads those files. Modules that need torch (anatomy, robustness, gradcam,
+efficiency, filters) are never imported by the report; metrics, calibration, grouping,
+perturbations, seeds and tsne are numpy-only and serve both sides.
 
-Fields added to evaluation.json (and printed by `evaluate --json`):
+Fields evaluate adds to evaluation.json (and prints with `evaluate --json`):
     dataset        the dataset the run was evaluated on
     ece, nll, reliability
                    calibration: top-label ECE (15 bins), test NLL, per-bin count/confidence/accuracy
@@ -13,10 +15,5 @@ Fields added to evaluation.json (and printed by `evaluate --json`):
                    null for 4-class runs
     efficiency     {params, mult_adds, train_seconds, epochs, seconds_per_epoch}
     gradcam        {layer, map_side, gallery, correct_per_class}
-Arrays in analysis.npz: see pipeline.ARRAY_KEYS.
-
-One file per job: calibration, robustness, gradcam, grouping, efficiency, filters (the
-numbers); seeds (experiments, mean ± std, spread notes: reusable by any comparison);
-store and study (reading cached results); plots and study_plots (figures); sections_*
-(report sections) and sections (the two entry points the report calls).
+Arrays in analysis.npz: see storage.rundir.ANALYSIS_ARRAYS.
 """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,11 +11,7 @@ import torchinfo
 from torch import nn
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import load_split, to_unit_float
-from cnnreport.errors import BadInput
-from cnnreport.model import build_model
-from cnnreport.runs import RunDir
-from cnnreport.train import load_model
+from cnnreport.ml.model import build_model
 
 INPUT_SHAPE = (1, 1, 28, 28)
 MB = 1024**2  # torchsummary's (and the write-up's) megabyte
@@ -67,6 +62,7 @@ def _sizes_mb(layers: list[dict[str, Any]], params: int) -> dict[str, float]:
 
 
 def untrained_architecture(config: ExperimentConfig) -> dict[str, Any]:
+    """The architecture table of a freshly built, untrained model."""
     return architecture(build_model(config))
 
 
@@ -102,24 +98,3 @@ def activation_maps(outputs: dict[str, np.ndarray], side: int = 28) -> dict[str,
         peak = float(upsampled.max())
         maps[name] = (upsampled / peak if peak > 0 else upsampled).numpy()
     return maps
-
-
-def inspect_run(run: RunDir, data_dir: Path, index: int = 0, dataset: str | None = None) -> dict[str, Any]:
-    """Save the architecture table and one test image's layer outputs and activation maps."""
-    model, config, state = load_model(run, "cpu")
-    test = load_split(data_dir, dataset or config.dataset, "test")
-    if not 0 <= index < len(test):
-        raise BadInput(f"--index must be in 0..{len(test) - 1}, not {index}")
-    image = to_unit_float(test.images[index : index + 1])[0]
-    mean, std = (float(v) for v in state["normalization"])
-    outputs = layer_outputs(model, (image - mean) / std)
-    maps = activation_maps(outputs)
-    summary = architecture(model) | {"run": run.name, "index": index, "label": int(test.labels[index])}
-    run.write_json(run.anatomy_file, summary)
-    run.write_arrays(
-        run.layer_outputs_file,
-        input=image[0].numpy(),
-        **{f"output:{name}": out for name, out in outputs.items()},
-        **{f"activation:{name}": m for name, m in maps.items()},
-    )
-    return summary

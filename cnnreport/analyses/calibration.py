@@ -6,17 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.analyses.metrics import log_softmax, softmax
+
 ECE_BINS = 15
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-probabilities, computed stably with log-sum-exp."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    return np.exp(log_softmax(logits))
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray) -> float:

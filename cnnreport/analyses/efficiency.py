@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from cnnreport.anatomy import architecture
+from cnnreport.analyses.anatomy import architecture
 
 
 def efficiency(model: nn.Module, metrics: list[dict[str, float]]) -> dict[str, Any]:

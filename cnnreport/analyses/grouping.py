@@ -14,16 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from cnnreport.analysis.calibration import softmax
-from cnnreport.config import DIGIT_GROUPS
-from cnnreport.data import GROUP_OF_LABEL as _GROUP_OF_LABEL
+from cnnreport import config
+from cnnreport.analyses.metrics import softmax
 
-GROUP_OF_LABEL = _GROUP_OF_LABEL.numpy()  # label 0..9 -> its group, as data.py maps training labels
+GROUP_OF_LABEL = np.array(config.GROUP_OF_LABEL)  # label 0..9 -> its group, as training maps labels
 
 
 def membership() -> np.ndarray:
     """[10, groups] matrix with a 1 where label d belongs to group g."""
-    matrix = np.zeros((10, len(DIGIT_GROUPS)))
+    matrix = np.zeros((10, len(config.DIGIT_GROUPS)))
     matrix[np.arange(10), GROUP_OF_LABEL] = 1.0
     return matrix
 

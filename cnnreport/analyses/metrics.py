@@ -1,24 +1,27 @@
-"""Evaluate a trained run: predictions, features and metrics saved in the run dir.
+"""Test-set metrics from logits and labels: softmax, confusion matrix, per-class scores, error gallery.
 
-The metric functions are pure (arrays in, arrays out) so tests can check them against
-scikit-learn; `evaluate_run` is the only part that touches models and files.
+Pure functions (numpy arrays in, arrays and JSON-able values out), so tests can check them
+against scikit-learn; jobs/evaluate.py runs the model and saves what these return.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnnreport.analysis import calibration
-from cnnreport.analysis.pipeline import analyze
-from cnnreport.anatomy import parameter_counts
-from cnnreport.data import class_names, load_study_data, to_uint8
-from cnnreport.runs import RunDir
-from cnnreport.train import load_model, predict
-
 GALLERY_SIZE = 32  # misclassified test images kept (with their pixels) for the report
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-probabilities, computed stably with log-sum-exp."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities: the one softmax of the package (calibration, grouping, the report)."""
+    return np.exp(log_softmax(logits))
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
@@ -55,7 +58,7 @@ def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
 def error_gallery(logits: np.ndarray, labels: np.ndarray, size: int = GALLERY_SIZE) -> np.ndarray:
     """Indices of misclassified images, worst (highest loss) first."""
     wrong = np.flatnonzero(logits.argmax(1) != labels)
-    loss = -calibration.log_softmax(logits[wrong].astype(np.float64))[np.arange(len(wrong)), labels[wrong]]
+    loss = -log_softmax(logits[wrong].astype(np.float64))[np.arange(len(wrong)), labels[wrong]]
     return wrong[np.argsort(-loss, kind="stable")][:size]
 
 
@@ -74,48 +77,4 @@ def summarize_predictions(logits: np.ndarray, labels: np.ndarray, names: list[st
             {"class": name, **{k: float(v[c]) if k != "support" else int(v[c]) for k, v in per_class.items()}}
             for c, name in enumerate(names)
         ],
-        **calibration.summary(logits, labels),
     }
-
-
-def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str | None = None) -> dict[str, Any]:
-    """Evaluate the checkpoint on clean train and test data; save and return the results."""
-    model, config, state = load_model(run, device)
-    dataset = dataset or config.dataset
-    data = load_study_data(data_dir, dataset, config.classes, config.limit)
-    normalization = (float(state["normalization"][0]), float(state["normalization"][1]))
-    train_logits, _ = predict(model, data.train_images, normalization)
-    test_logits, features = predict(model, data.test_images, normalization)
-    names = class_names(dataset, config.classes)
-    labels = data.test_labels.numpy()
-    result = summarize_predictions(test_logits.numpy(), labels, names)
-    counts = parameter_counts(model)
-    result |= {
-        "run": run.name,
-        "train_accuracy": accuracy(data.train_labels.numpy(), train_logits.argmax(1).numpy()),
-        "running_train_accuracy": float(state["metrics"][-1]["train_accuracy"]),
-        "epochs_trained": int(state["epoch"]),
-        "params_total": counts["total"],
-        "params_trainable": counts["trainable"],
-        "class_names": names,
-    }
-    gallery = error_gallery(test_logits.numpy(), labels)
-    run.write_arrays(
-        run.predictions_file,
-        gallery_indices=gallery,
-        gallery_images=to_uint8(data.test_images[gallery]),
-        logits=test_logits.numpy(),
-        features=features.numpy(),
-        labels=labels,
-        digits=data.test_digits.numpy(),
-    )
-    # Analyses beyond the write-up (robustness, grouping, Grad-CAM, filters, efficiency).
-    fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset)
-    result |= fields
-    run.write_arrays(run.analysis_file, **arrays)
-    run.write_json(run.evaluation_file, result)
-    return result
-
-
-def load_predictions(run: RunDir) -> dict[str, np.ndarray]:
-    return run.read_arrays(run.predictions_file)

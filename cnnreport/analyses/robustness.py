@@ -15,35 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnreport.augment import AffineParams, apply
-
-SEED = 1234  # shared by all runs; changing it changes every run's curves
-IMAGES = 1000  # test images per strength: ~1 % resolution, 21,000 forward passes (a few seconds on 2 cores)
+from cnnreport.analyses.perturbations import IMAGES, PERTURBATIONS, SEED
+from cnnreport.ml.augment import AffineParams, apply
 
 # Takes unit-float images [N, 1, H, W] and returns predicted classes [N].
 Predictor = Callable[[torch.Tensor], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Perturbation:
-    """One kind of perturbation and the strengths it is tested at (the first leaves images as they are)."""
-
-    kind: str
-    axis: str  # axis label of its curve
-    strengths: tuple[float, ...]
-    fmt: str  # how one strength is written in tables, e.g. "{:g}°"
-
-
-PERTURBATIONS = (
-    Perturbation("rotation", "rotation angle (degrees)", (0, 9, 18, 27, 36, 45), "{:g}°"),
-    Perturbation(
-        "translation", "translation (fraction of the side, each axis)", (0, 0.06, 0.12, 0.18, 0.24, 0.3), "{:.0%}"
-    ),
-    # Darkening only: brightening saturates at 1 and barely changes a digit.
-    Perturbation("brightness", "brightness factor", (1.0, 0.8, 0.6, 0.4, 0.2, 0.1), "×{:g}"),
-    Perturbation("noise", "Gaussian noise std (pixel range 0..1)", (0, 0.1, 0.2, 0.3, 0.4, 0.5), "σ={:g}"),
-)
-BY_KIND = {p.kind: p for p in PERTURBATIONS}
 
 
 @dataclass(frozen=True)

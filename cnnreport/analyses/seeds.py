@@ -7,8 +7,7 @@ their spread. Typical use, e.g. for a summary table:
 
     for experiment in group_by_experiment(runs):
         spread = mean_std([accuracy_of(run) for run in experiment.runs])
-        row = [experiment.label, spread.format()]
-    notes = spread_notes("test accuracy", {label: spread, ...})
+        row = [experiment.label, format.spread(spread)]    # report/format.py writes it
 
 `within_spread` is a rough reading aid (do the mean +- std intervals overlap?), not a
 significance test; with one seed on both sides it answers None (no spread to judge).
@@ -16,16 +15,14 @@ significance test; with one seed on both sides it answers None (no spread to jud
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from cnnreport.config import PRESETS, ExperimentConfig, default_run_name
-from cnnreport.data import dataset_title
+from cnnreport.config import ExperimentConfig, dataset_title, default_run_name, preset_of
 from cnnreport.errors import CnnReportError
-from cnnreport.runs import RunDir
+from cnnreport.storage.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ def experiment_key(config: ExperimentConfig) -> tuple[tuple[str, object], ...]:
 
 def experiment_label(config: ExperimentConfig) -> str:
     """The write-up's title when the settings match a preset, else a name from the options."""
-    preset = next((p for p in PRESETS.values() if p.config.study_settings() == config.study_settings()), None)
+    preset = preset_of(config)
     if preset is None:
         return default_run_name(config.replace(seed=0))
     label = preset.title
@@ -95,14 +92,6 @@ class Spread:
     std: float
     n: int
 
-    def format(self, scale: float = 100.0, digits: int = 2, unit: str = "%") -> str:
-        """'98.27 %' for one value, '98.27 ± 0.12 % (n=3)' for several; 'n/a' for none."""
-        if self.n == 0:
-            return "n/a"
-        if self.n == 1:
-            return f"{self.mean * scale:.{digits}f}{unit and ' ' + unit}"
-        return f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f}{unit and ' ' + unit} (n={self.n})"
-
 
 def mean_std(values: Sequence[float] | np.ndarray) -> Spread:
     """Mean and sample std (ddof=1, the seed-to-seed spread); NaNs are ignored."""
@@ -122,21 +111,3 @@ def within_spread(a: Spread, b: Spread) -> bool | None:
     if max(a.n, b.n) < 2 or min(a.n, b.n) == 0:
         return None
     return abs(a.mean - b.mean) <= a.std + b.std
-
-
-def spread_notes(metric: str, spreads: dict[str, Spread], scale: float = 100.0, unit: str = "points") -> list[str]:
-    """One sentence per pair of experiments whose difference in `metric` is inside the spread.
-
-    With the defaults, fractions are reported in percentage points; pass scale=1, unit=""
-    for a metric such as ECE.
-    """
-    notes = []
-    for (name_a, a), (name_b, b) in itertools.combinations(spreads.items(), 2):
-        if within_spread(a, b):
-            gap = abs(a.mean - b.mean) * scale
-            sides = " and ".join(f"± {s.std * scale:.2f} over {s.n} seeds" if s.n > 1 else "one seed" for s in (a, b))
-            notes.append(
-                f"{metric}: {name_a} and {name_b} differ by {gap:.2f}{unit and ' ' + unit}, inside the "
-                f"seed-to-seed spread ({sides}); do not read this difference as real."
-            )
-    return notes

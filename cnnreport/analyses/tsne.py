@@ -1,8 +1,8 @@
-"""t-SNE of a run's penultimate-layer test features: computed once, cached in the run dir.
+"""t-SNE of a run's penultimate-layer test features: the parameters, the sample, the embedding.
 
-t-SNE is the one slow step of `report` (seconds per run), so its result is saved in the
-run dir with the parameters and a fingerprint of the features it was computed from; a
-later report with the same parameters on the same features reuses it.
+t-SNE is the one slow step of `report` (seconds per run), so report/caches.py saves each
+result in the run dir with these parameters and the features' fingerprint, and reuses it
+while both still match.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnreport.errors import BadInput, RunError
-from cnnreport.runs import RunDir
 
 DEFAULT_SAMPLES = 2000  # enough to show the clusters, small enough for seconds on 2 cores
 MIN_SAMPLES = 10
@@ -84,39 +83,3 @@ def compute(features: np.ndarray, params: TsneParams, indices: np.ndarray) -> np
         n_components=2, perplexity=params.perplexity, init="pca", learning_rate="auto", random_state=params.seed
     )
     return model.fit_transform(features[indices].astype(np.float64)).astype(np.float32)
-
-
-def load_or_compute(run: RunDir, features: np.ndarray, labels: np.ndarray, requested: TsneParams) -> Tsne:
-    """The cached embedding when its parameters and features match; else compute and cache it."""
-    params = effective_params(requested, len(features))
-    key = fingerprint(features, labels)
-    cached = _read_cache(run, params, key)
-    if cached is not None:
-        return cached
-    indices = stratified_subset(labels, params.samples, params.seed)
-    coords = compute(features, params, indices)
-    run.write_arrays(
-        run.tsne_file,
-        coords=coords,
-        indices=indices,
-        samples=np.array(params.samples),
-        perplexity=np.array(params.perplexity),
-        seed=np.array(params.seed),
-        fingerprint=np.array(key),
-        method=np.array(METHOD),
-    )
-    return Tsne(coords, indices, params, cached=False)
-
-
-def _read_cache(run: RunDir, params: TsneParams, key: str) -> Tsne | None:
-    if not run.tsne_file.exists():
-        return None
-    try:
-        saved = run.read_arrays(run.tsne_file)
-        stored = TsneParams(int(saved["samples"]), float(saved["perplexity"]), int(saved["seed"]))
-        matches = stored == params and str(saved["fingerprint"]) == key and str(saved["method"]) == METHOD
-    except (RunError, KeyError, ValueError, TypeError):
-        return None  # an unreadable or older cache is simply recomputed
-    if not matches:
-        return None
-    return Tsne(saved["coords"], saved["indices"], stored, cached=True)

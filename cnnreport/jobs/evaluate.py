@@ -1,36 +1,72 @@
-"""Run every analysis beyond the write-up for one evaluated model; evaluate_run calls `analyze`.
+"""Evaluate a trained run: predictions, features, metrics and every analysis, saved in the run dir.
 
-Returns the JSON-able fields for evaluation.json (and `evaluate --json`) and the arrays for
-the run's analysis.npz. The keys of that file are listed in ARRAY_KEYS; the report reads
-them through cnnreport.analysis.store.
+`evaluate_run` loads the model, scores clean train and test data, and hands the logits to
+the analyses; `analyze` runs those beyond the write-up and returns the JSON-able fields for
+evaluation.json (and `evaluate --json`) and the arrays for analysis.npz
+(storage.rundir.ANALYSIS_ARRAYS lists its keys).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from cnnreport.analysis import gradcam, robustness
-from cnnreport.analysis.efficiency import efficiency
-from cnnreport.analysis.filters import first_layer_kernels
-from cnnreport.analysis.grouping import merged_summary
-from cnnreport.config import ExperimentConfig
-from cnnreport.data import StudyData, to_uint8
-from cnnreport.train import predict
+from cnnreport.analyses import calibration, gradcam, robustness
+from cnnreport.analyses.anatomy import parameter_counts
+from cnnreport.analyses.efficiency import efficiency
+from cnnreport.analyses.filters import first_layer_kernels
+from cnnreport.analyses.grouping import merged_summary
+from cnnreport.analyses.metrics import accuracy, error_gallery, summarize_predictions
+from cnnreport.config import ExperimentConfig, class_names
+from cnnreport.ml.data import StudyData, load_study_data, to_uint8
+from cnnreport.ml.inference import predict
+from cnnreport.ml.model import load_model
+from cnnreport.storage.rundir import RunDir
 
-ARRAY_KEYS = (
-    "robustness_examples",  # uint8 [kinds, images, strengths, 28, 28]
-    "conv1_kernels",  # float32 [16, 7, 7]
-    "gradcam_gallery_indices",  # int64 [G]: predictions.npz's error gallery, same order
-    "gradcam_gallery_predicted",  # float16 [G, 28, 28] in [0, 1]: map for the predicted class
-    "gradcam_gallery_true",  # float16 [G, 28, 28]: map for the true class
-    "gradcam_correct_indices",  # int64 [C]: correctly classified test images, class by class
-    "gradcam_correct_images",  # uint8 [C, 28, 28]
-    "gradcam_correct",  # float16 [C, 28, 28]: map for the (correct) predicted class
-)
+
+def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str | None = None) -> dict[str, Any]:
+    """Evaluate the checkpoint on clean train and test data; save and return the results."""
+    model, config, state = load_model(run, device)
+    dataset = dataset or config.dataset
+    data = load_study_data(data_dir, dataset, config.classes, config.limit)
+    normalization = (float(state["normalization"][0]), float(state["normalization"][1]))
+    train_logits, _ = predict(model, data.train_images, normalization)
+    test_logits, features = predict(model, data.test_images, normalization)
+    names = class_names(dataset, config.classes)
+    labels = data.test_labels.numpy()
+    result = summarize_predictions(test_logits.numpy(), labels, names) | calibration.summary(
+        test_logits.numpy(), labels
+    )
+    counts = parameter_counts(model)
+    result |= {
+        "run": run.name,
+        "train_accuracy": accuracy(data.train_labels.numpy(), train_logits.argmax(1).numpy()),
+        "running_train_accuracy": float(state["metrics"][-1]["train_accuracy"]),
+        "epochs_trained": int(state["epoch"]),
+        "params_total": counts["total"],
+        "params_trainable": counts["trainable"],
+        "class_names": names,
+    }
+    gallery = error_gallery(test_logits.numpy(), labels)
+    run.write_arrays(
+        run.predictions_file,
+        gallery_indices=gallery,
+        gallery_images=to_uint8(data.test_images[gallery]),
+        logits=test_logits.numpy(),
+        features=features.numpy(),
+        labels=labels,
+        digits=data.test_digits.numpy(),
+    )
+    # Analyses beyond the write-up (robustness, grouping, Grad-CAM, filters, efficiency).
+    fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset)
+    result |= fields
+    run.write_arrays(run.analysis_file, **arrays)
+    run.write_json(run.evaluation_file, result)
+    return result
 
 
 def analyze(

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnreport.analyses.tsne import DEFAULT_SAMPLES
 from cnnreport.config import PRESETS, ExperimentConfig
-from cnnreport.runs import RunDir, create_run
-from cnnreport.tsne import DEFAULT_SAMPLES
+from cnnreport.storage.rundir import RunDir, create_run
 
 if TYPE_CHECKING:
-    from cnnreport.report import RunPart
+    from cnnreport.report.document import RunPart
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
@@ -96,13 +96,13 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     The report part, t-SNE included (cached in the run dir), is made here, in parallel
     with the other jobs, so that the report at the end only assembles.
     """
-    from cnnreport.anatomy import inspect_run
-    from cnnreport.evaluate import evaluate_run
-    from cnnreport.report import run_part
-    from cnnreport.report_sections import RunFiles
+    from cnnreport.analyses.tsne import TsneParams
+    from cnnreport.jobs.evaluate import evaluate_run
+    from cnnreport.jobs.inspection import inspect_run
+    from cnnreport.ml.train import train_run
+    from cnnreport.report import build
+    from cnnreport.report.results import RunResults
     from cnnreport.system import set_threads
-    from cnnreport.train import train_run
-    from cnnreport.tsne import TsneParams
 
     set_threads(settings.threads)
     run = create_run(settings.runs_dir, job.name)
@@ -117,7 +117,8 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
-    part = run_part(RunFiles(run), TsneParams(settings.tsne_samples), lambda title: progress.stage(f"report: {title}"))
+    announce = lambda title: progress.stage(f"report: {title}")  # noqa: E731 - a one-line callback
+    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), announce)
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
 

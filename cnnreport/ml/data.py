@@ -13,28 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnreport.config import DIGIT_GROUPS
+from cnnreport import config
 from cnnreport.errors import DataError
 
-# torchvision's folder name for each dataset, and the human names of its labels.
+# torchvision's folder name for each dataset.
 TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
-LABEL_NAMES = {
-    "mnist": [str(d) for d in range(10)],
-    "fashion-mnist": [
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ],  # fmt: skip
-    "kmnist": ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
-}
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -52,11 +35,6 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def dataset_title(dataset: str) -> str:
-    """How the report names a dataset: MNIST, Fashion-MNIST, KMNIST."""
-    return DATASET_TITLES.get(dataset, dataset)
 
 
 def default_data_dir() -> Path:
@@ -162,14 +140,6 @@ def _try_download(data_dir: Path, dataset: str) -> bool:
         socket.setdefaulttimeout(previous)
 
 
-def class_names(dataset: str, classes: int) -> list[str]:
-    """Names of the model's output classes: labels, or the write-up's groups like "{0,6}"."""
-    names = LABEL_NAMES[dataset]
-    if classes == 10:
-        return names
-    return ["{" + ",".join(names[i] for i in group) + "}" for group in DIGIT_GROUPS]
-
-
 def group_labels(labels: torch.Tensor, classes: int) -> torch.Tensor:
     """Map 0..9 labels to the model's classes (identity for 10, DIGIT_GROUPS for 4)."""
     if classes == 10:
@@ -177,7 +147,7 @@ def group_labels(labels: torch.Tensor, classes: int) -> torch.Tensor:
     return GROUP_OF_LABEL.to(labels.device)[labels]
 
 
-GROUP_OF_LABEL = torch.tensor([next(g for g, members in enumerate(DIGIT_GROUPS) if d in members) for d in range(10)])
+GROUP_OF_LABEL = torch.tensor(config.GROUP_OF_LABEL)  # label 0..9 -> its group, as a tensor
 
 
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:

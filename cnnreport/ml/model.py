@@ -1,12 +1,18 @@
-"""The write-up's CNN, built from an ExperimentConfig."""
+"""The write-up's CNN, built from an ExperimentConfig or rebuilt from a run's checkpoint."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnnreport.config import ExperimentConfig
+from cnnreport.errors import RunError
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.storage.rundir import RunDir
+from cnnreport.system import pick_device
 
 
 class StudyCNN(nn.Module):
@@ -51,5 +57,18 @@ def build_model(config: ExperimentConfig) -> StudyCNN:
     return StudyCNN(classes=config.classes, dropout=config.dropout, batch_norm=config.batch_norm)
 
 
-def conv_layers(model: StudyCNN) -> list[tuple[str, nn.Conv2d]]:
-    return [(name, m) for name, m in model.named_children() if isinstance(m, nn.Conv2d)]
+def load_model(run: RunDir, device: str = "cpu") -> tuple[nn.Module, ExperimentConfig, dict[str, Any]]:
+    """Rebuild a run's model from its checkpoint alone, in eval mode."""
+    state = load_checkpoint(run)
+    try:
+        config = ExperimentConfig.from_dict(state["config"])
+    except Exception as exc:
+        raise RunError(f"{run.checkpoint_file}: bad config inside ({exc})") from None
+    target = pick_device(device)
+    model = build_model(config)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        raise RunError(f"{run.checkpoint_file}: weights do not fit the model ({str(exc).splitlines()[0]})") from None
+    model = model.to(target).to(memory_format=torch.channels_last).eval()
+    return model, config, state

@@ -13,18 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnreport.augment import augment
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import StudyData, batches, load_study_data, normalization_of
 from cnnreport.errors import CnnReportError, RunError
-from cnnreport.model import build_model
-from cnnreport.runs import RunDir
+from cnnreport.ml.augment import augment
+from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
+from cnnreport.ml.data import StudyData, batches, load_study_data, normalization_of
+from cnnreport.ml.inference import test_metrics
+from cnnreport.ml.model import build_model
+from cnnreport.storage.rundir import RunDir
 from cnnreport.system import pick_device
 
-# Small evaluation batches are twice as fast on a CPU: a 128-image batch's activations
-# (6 MB for conv1) are reused from the allocator and cache, while a 1000-image batch's
-# 50 MB are mapped and faulted in afresh for every layer (33k vs 17k images/s, one thread).
-EVAL_BATCH = 128
 PROGRESS_EVERY = 25  # batches between progress callbacks; Rich needs no more
 
 
@@ -90,31 +88,6 @@ def train_one_epoch(
                 Progress(epoch, config.epochs, seen, len(data.train_labels), loss_sum / seen, correct / seen, rate)
             )
     return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen}
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module, images: torch.Tensor, normalization: tuple[float, float]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and penultimate features for unit-float images, in eval mode, on the CPU."""
-    device = next(model.parameters()).device
-    mean, std = normalization
-    model.eval()
-    logits, features = [], []
-    for index in batches(len(images), EVAL_BATCH):
-        x = ((images[index] - mean) / std).to(device, memory_format=torch.channels_last)
-        feats = model.features(x)  # type: ignore[operator]
-        features.append(feats.cpu())
-        logits.append(model.fc(feats).cpu())  # type: ignore[operator]
-    return torch.cat(logits), torch.cat(features)
-
-
-def test_metrics(model: nn.Module, data: StudyData, normalization: tuple[float, float]) -> dict[str, float]:
-    logits, _ = predict(model, data.test_images, normalization)
-    return {
-        "test_loss": float(F.cross_entropy(logits, data.test_labels)),
-        "test_accuracy": float((logits.argmax(1) == data.test_labels).float().mean()),
-    }
 
 
 def make_optimizer(model: nn.Module, config: ExperimentConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -198,7 +171,7 @@ def _check_resume(run: RunDir, config: ExperimentConfig, resume: bool) -> dict[s
             raise RunError(f"run {run.name!r} was started with different options; resume it with the same ones")
     if not run.checkpoint_file.exists():
         return None
-    state = run.load_checkpoint()
+    state = load_checkpoint(run)
     if state["config"] != config.to_dict():
         raise RunError(f"{run.checkpoint_file}: its config does not match {run.config_file}")
     return state
@@ -231,7 +204,8 @@ def _save_epoch(
 ) -> None:
     # The checkpoint is written first and carries the metrics too: it is the source of
     # truth, and metrics.json is a readable copy that resume rewrites from it.
-    run.save_checkpoint(
+    save_checkpoint(
+        run,
         {
             "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
             "optimizer": optimizer.state_dict(),
@@ -239,23 +213,6 @@ def _save_epoch(
             "epoch": len(metrics),
             "metrics": metrics,
             "normalization": list(normalization),
-        }
+        },
     )
     run.write_metrics(metrics)
-
-
-def load_model(run: RunDir, device: str = "cpu") -> tuple[nn.Module, ExperimentConfig, dict[str, Any]]:
-    """Rebuild a run's model from its checkpoint alone."""
-    state = run.load_checkpoint()
-    try:
-        config = ExperimentConfig.from_dict(state["config"])
-    except Exception as exc:
-        raise RunError(f"{run.checkpoint_file}: bad config inside ({exc})") from None
-    target = pick_device(device)
-    model = build_model(config)
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as exc:
-        raise RunError(f"{run.checkpoint_file}: weights do not fit the model ({str(exc).splitlines()[0]})") from None
-    model = model.to(target).to(memory_format=torch.channels_last).eval()
-    return model, config, state

@@ -1,44 +1,30 @@
 """Collect run directories into one self-contained HTML report (never trains).
 
-Flow: pick the runs -> build each run's Sections (figures embedded as data URIs) ->
-render templates/report.html.j2 with autoescaping -> write the file atomically.
+Flow, one way: select the runs and put them in the write-up's order -> fill the caches
+(each run's t-SNE) -> build every Section from what the run folders hold (builders only
+read) -> render the templates -> write the file atomically.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 
-import jinja2
+from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
+from cnnreport.config import PRESETS, writeup_rank
+from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.report import caches
+from cnnreport.report.document import RunPart, Section
+from cnnreport.report.render import render
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections import catalog, guarded
+from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
+from cnnreport.storage.atomic import atomic_write
+from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
 
-from cnnreport import report_sections, report_summary
-from cnnreport.errors import BadInput
-from cnnreport.report_sections import RunFiles
-from cnnreport.runs import RunDir, atomic_write, list_runs, resolve_run
-from cnnreport.sections import Section, Table
-from cnnreport.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
-
-TEMPLATE = "report.html.j2"
-CHECKOUT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 Step = Callable[[str], None]
-
-
-@dataclass
-class RunPart:
-    """Everything the template shows for one run."""
-
-    name: str
-    anchor: str
-    facts: list[list[str]]
-    commands: list[str]
-    sections: list[Section]
-    analyses: list[Section] = field(default_factory=list)
-    warning: str = ""  # training that did not end normally
 
 
 def select_runs(runs_dir: Path, names: Iterable[str] = ()) -> list[RunDir]:
@@ -53,6 +39,18 @@ def select_runs(runs_dir: Path, names: Iterable[str] = ()) -> list[RunDir]:
     return runs
 
 
+def writeup_order(runs: Iterable[RunDir]) -> list[RunDir]:
+    """Experiment 1, Experiment 2, Bonus 1, 2, 3 (each by run name), then every other run by name."""
+
+    def rank(run: RunDir) -> tuple[int, str]:
+        try:
+            return writeup_rank(run.read_config()), run.name
+        except CnnReportError:  # an unreadable config: shown with the others, its sections say why
+            return len(PRESETS), run.name
+
+    return sorted(runs, key=rank)
+
+
 def build_report(
     runs: list[RunDir],
     output: Path,
@@ -60,7 +58,7 @@ def build_report(
     tsne_samples: int = DEFAULT_SAMPLES,
     ready: Mapping[str, RunPart] | None = None,
 ) -> Path:
-    """Render the runs into one HTML file at `output` and return its path.
+    """Render the runs into one HTML file at `output`, in the write-up's order, and return its path.
 
     `ready` holds parts already rendered elsewhere (reproduce renders each run's part in
     the worker that trained it, while other runs still train); the rest are rendered here.
@@ -69,19 +67,19 @@ def build_report(
     check_samples(tsne_samples)  # bad input is refused before any work
     if not output.parent.is_dir():
         raise BadInput(f"cannot write {output}: folder {output.parent} does not exist")
-    files = [RunFiles(run) for run in runs]
+    ordered = writeup_order(runs)
+    everything = [RunResults(run) for run in ordered]
     parts = []
-    for position, run_files in enumerate(files, 1):
-        name = run_files.run.name
-        announce = _announcer(step, f"[{position}/{len(runs)}] {name}")
-        part = (ready or {}).get(name) or run_part(run_files, TsneParams(tsne_samples), announce)
+    for position, files in enumerate(everything, 1):
+        name = files.run.name
+        announce = _announcer(step, f"[{position}/{len(ordered)}] {name}")
+        part = (ready or {}).get(name) or run_part(files, TsneParams(tsne_samples), announce)
         parts.append(replace(part, anchor=anchor(name, position)))
     step("comparing runs")
-    studies = guarded_analysis("study", "Analyses across runs", lambda: _study_sections(runs))
+    studies = guarded("study", "Analyses across runs", lambda: catalog.study_sections(everything))
     step("rendering the document")
-    html = render(parts, report_summary.summary_table(files), studies)
+    html = render(parts, summary_table(everything), studies)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
-    _make_shareable(output)
     return output
 
 
@@ -89,22 +87,18 @@ def _announcer(step: Step, prefix: str) -> Step:
     return lambda title: step(f"{prefix}: {title}")
 
 
-def _make_shareable(path: Path) -> None:
-    """atomic_write's temp file is private (0600); a report is meant to be read by others."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
+def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
+    """One run's facts, the write-up's sections and the analyses beyond it (anchor set later).
 
-
-def run_part(files: RunFiles, tsne: TsneParams, announce: Step) -> RunPart:
-    """One run's facts, the write-up's sections and the analyses beyond it (anchor set later)."""
+    Its cache (the t-SNE) is filled first; the sections after it only read.
+    """
     announce("reading")
-    sections = report_sections.run_sections(files, tsne, announce)
-    files.release_arrays()  # only the summary's small files stay in memory across runs
+    caches.fill(files, tsne)
+    sections = catalog.writeup_sections(files, announce)
     announce("analyses")
-    analyses = guarded_analysis("analyses", "Analyses beyond the write-up", lambda: _run_sections(files.run))
-    facts, commands = report_summary.run_facts(files), report_summary.commands_for(files)
-    warning = report_summary.status_warning(files)
+    analyses: list[Section] = guarded("analyses", "Analyses beyond the write-up", lambda: catalog.run_sections(files))
+    files.release_arrays()  # only the summary's small files stay in memory across runs
+    facts, commands, warning = run_facts(files), commands_for(files), status_warning(files)
     return RunPart(files.run.name, "", facts, commands, sections, analyses, warning)
 
 
@@ -112,66 +106,3 @@ def anchor(name: str, position: int) -> str:
     """A unique, URL-safe id for a run, whatever characters its name holds."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
     return f"run-{position}-{slug}" if slug else f"run-{position}"
-
-
-def guarded_analysis(section_id: str, title: str, produce: Callable[[], list[Section]]) -> list[Section]:
-    """Sections from the analyses beyond the write-up; a failure shows as a 'missing' note."""
-    try:
-        sections = list(produce())
-    except Exception as exc:  # noqa: BLE001 - an analysis bug must not cost the reader the report
-        return [Section(section_id, title, missing=f"the analysis failed: {type(exc).__name__}: {exc}")]
-    bad = [s for s in sections if not isinstance(s, Section)]
-    if bad:
-        return [Section(section_id, title, missing=f"the analysis returned {type(bad[0]).__name__}, not Section")]
-    return sections
-
-
-def _run_sections(run: RunDir) -> list[Section]:
-    from cnnreport.analysis.sections import run_sections
-
-    return run_sections(run)
-
-
-def _study_sections(runs: list[RunDir]) -> list[Section]:
-    from cnnreport.analysis.sections import study_sections
-
-    return study_sections(runs)
-
-
-def template_environment() -> jinja2.Environment:
-    """Templates from the installed package first, then from the checkout's templates/ folder."""
-    loaders: list[jinja2.BaseLoader] = []
-    with contextlib.suppress(ValueError):  # a checkout or editable install: no templates in the package
-        loaders.append(jinja2.PackageLoader("cnnreport", "templates"))
-    if CHECKOUT_TEMPLATES.is_dir():
-        loaders.append(jinja2.FileSystemLoader(CHECKOUT_TEMPLATES))
-    environment = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True
-    )
-    environment.tests["numeric"] = is_numeric
-    return environment
-
-
-NUMBER = re.compile(r"^[−+-]?[\d,]*\.?\d+\s*(%|pp|s|MB)?$|^\d+ min \d+ s$")
-
-
-def is_numeric(text: object) -> bool:
-    """Whether a table cell is a number, so the template aligns it right."""
-    return bool(NUMBER.match(str(text).strip()))
-
-
-def render(parts: list[RunPart], summary: Table, studies: list[Section]) -> str:
-    """The whole document as one string."""
-    machine, versions = report_summary.environment_rows()
-    return (
-        template_environment()
-        .get_template(TEMPLATE)
-        .render(
-            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            machine=machine,
-            versions=versions,
-            summary=summary,
-            studies=studies,
-            runs=parts,
-        )
-    )

@@ -1,17 +1,12 @@
-"""Report building blocks shared by every producer of report content.
+"""The report's structure, independent of HTML: runs, sections, figures, tables, notes.
 
-A producer (the core report, the analyses beyond the write-up) returns Sections made
-of figures, tables and notes; the template renders any Section the same way, so adding
-an analysis never means touching the template.
+Section builders return Sections made of figures, tables and notes; the template renders
+any Section the same way, so adding an analysis never means touching the template.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
-
-from matplotlib.figure import Figure as MplFigure
 
 
 @dataclass(frozen=True)
@@ -43,10 +38,14 @@ class Section:
     missing: str | None = None
 
 
-def embed(figure: MplFigure, alt: str, caption: str = "", dpi: int = 110) -> Figure:
-    """Render a matplotlib figure to an embedded PNG; the figure is released afterwards."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    figure.clear()  # object-API figures are freed when unreferenced; clearing drops artists now
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return Figure(f"data:image/png;base64,{encoded}", alt, caption)
+@dataclass
+class RunPart:
+    """Everything the template shows for one run."""
+
+    name: str
+    anchor: str
+    facts: list[list[str]]
+    commands: list[str]
+    sections: list[Section]
+    analyses: list[Section] = field(default_factory=list)
+    warning: str = ""  # training that did not end normally

@@ -1,45 +1,46 @@
 """The run directory: the only module that knows its file names and their schema.
 
-Every write is atomic (temp file in the same folder, fsync, rename), so each file is
-either its old complete version or its new complete one. A run holds an advisory lock
-while it trains; the kernel drops the lock when the process dies, so a killed run never
-blocks the next one.
+Reads and writes JSON documents (each with schema_version) and .npz arrays (never pickled
+objects) through storage.atomic; the checkpoint's own format lives with the model code in
+ml/checkpoint.py, which writes it to `RunDir.checkpoint_file`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import io
 import json
 import os
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.errors import RunError, WorkFailed
+from cnnreport.errors import RunError
+from cnnreport.storage import locks
+from cnnreport.storage.atomic import atomic_write, remove_stale_temps, write_failure
 
 SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted")
 METRIC_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
-CHECKPOINT_TYPES = {
-    "model": dict,
-    "optimizer": dict,
-    "config": dict,
-    "epoch": int,
-    "metrics": list,
-    "normalization": list,
-}
-# Tests set this to hold every atomic write between fsync and rename, so a kill lands there.
-PAUSE_BEFORE_RENAME = "CNNREPORT_TEST_PAUSE_BEFORE_RENAME"
+# Which command writes each file of a run, for the notes that say how to make a missing one.
+WRITTEN_BY = {
+    "config.json": "train", "metrics.json": "train", "run.json": "train", "checkpoint.pt": "train",
+    "evaluation.json": "evaluate", "predictions.npz": "evaluate", "analysis.npz": "evaluate",
+    "anatomy.json": "inspect", "layer_outputs.npz": "inspect", "tsne.npz": "report",
+}  # fmt: skip
+ANALYSIS_ARRAYS = (  # the keys of analysis.npz
+    "robustness_examples",  # uint8 [kinds, images, strengths, 28, 28]
+    "conv1_kernels",  # float32 [16, 7, 7]
+    "gradcam_gallery_indices",  # int64 [G]: predictions.npz's error gallery, same order
+    "gradcam_gallery_predicted",  # float16 [G, 28, 28] in [0, 1]: map for the predicted class
+    "gradcam_gallery_true",  # float16 [G, 28, 28]: map for the true class
+    "gradcam_correct_indices",  # int64 [C]: correctly classified test images, class by class
+    "gradcam_correct_images",  # uint8 [C, 28, 28]
+    "gradcam_correct",  # float16 [C, 28, 28]: map for the (correct) predicted class
+)
 
 
 def default_runs_dir() -> Path:
@@ -107,7 +108,7 @@ class RunDir:
         return str(self.read_json(self.config_file).get("command", ""))
 
     def read_metrics(self) -> list[dict[str, float]]:
-        return _check_metrics(self.metrics_file, self.read_json(self.metrics_file).get("epochs"))
+        return check_metrics(self.metrics_file, self.read_json(self.metrics_file).get("epochs"))
 
     def write_metrics(self, epochs: list[dict[str, float]]) -> None:
         self.write_json(self.metrics_file, {"epochs": epochs})
@@ -125,7 +126,7 @@ class RunDir:
         assert status in STATUSES
         self.write_json(self.status_file, {"status": status, **details})
 
-    # ---- arrays and checkpoints -----------------------------------------------------
+    # ---- arrays ---------------------------------------------------------------------
     def write_arrays(self, path: Path, **arrays: np.ndarray) -> None:
         atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
@@ -139,141 +140,33 @@ class RunDir:
         except Exception as exc:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
-        # Serialised in memory first: torch.save turns a failed file write (disk full) into
-        # an opaque RuntimeError, while a plain write raises the OSError atomic_write reports.
-        buffer = io.BytesIO()
-        torch.save({"schema_version": SCHEMA_VERSION, **state}, buffer)
-        atomic_write(self.checkpoint_file, lambda f: f.write(buffer.getbuffer()))
-
-    def load_checkpoint(self) -> dict[str, Any]:
-        """Load the checkpoint with weights_only=True: tensors and primitives, never code."""
-        path = self.checkpoint_file
-        if not path.exists():
-            raise RunError(f"{path}: no checkpoint (was the run trained?)")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise RunError(_unloadable(path, exc)) from None
-        if not isinstance(state, dict) or state.get("schema_version") != SCHEMA_VERSION:
-            raise RunError(f"{path}: not a cnnreport checkpoint of schema version {SCHEMA_VERSION}")
-        for key, kind in CHECKPOINT_TYPES.items():
-            if key not in state:
-                raise RunError(f"{path}: checkpoint lacks {key!r}")
-            if not isinstance(state[key], kind) or isinstance(state[key], bool):
-                raise RunError(f"{path}: checkpoint's {key!r} is not a {kind.__name__}")
-        if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
-            raise RunError(f"{path}: checkpoint's 'model' holds something other than tensors")
-        _check_metrics(path, state["metrics"])
-        if not 1 <= state["epoch"] == len(state["metrics"]):
-            raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
-        if len(state["normalization"]) != 2 or not all(_is_number(v) for v in state["normalization"]):
-            raise RunError(f"{path}: checkpoint's 'normalization' is not a (mean, std) pair")
-        return state
-
+    # ---- training's housekeeping ----------------------------------------------------
     def remove_stale_temps(self) -> None:
         """Delete temp files a killed writer of the training files left behind (hold the lock)."""
-        for target in (self.config_file, self.status_file, self.metrics_file, self.checkpoint_file):
-            for temp in self.path.glob(f".{target.name}.*.tmp"):
-                with contextlib.suppress(OSError):
-                    temp.unlink()
+        remove_stale_temps((self.config_file, self.status_file, self.metrics_file, self.checkpoint_file))
 
-    # ---- locking --------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the run's lock for the duration; refuse if another live process holds it."""
-        try:
-            handle = open(self.lock_file, "a+b", buffering=0)  # noqa: SIM115 - closed in finally
-        except OSError as exc:
-            raise _write_failure(self.lock_file, exc) from None
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().decode(errors="replace").strip() or "another process"
-                raise RunError(f"run {self.name!r} is in use by {holder}; wait for it or pick another --name") from None
-            with contextlib.suppress(OSError):  # the holder's name is a courtesy; a full disk may refuse it
-                handle.truncate(0)
-                handle.write(f"process {os.getpid()}".encode())
+        with locks.hold(self.lock_file, self.name):
             yield
-        finally:
-            handle.close()
 
     def is_locked(self) -> bool:
-        if not self.lock_file.exists():
-            return False
-        with open(self.lock_file) as handle:  # read-only: works on a read-only runs dir too
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+        return locks.is_held(self.lock_file)
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()  # read once at import: os.umask can only be read by setting it
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write via a temp file in the same folder, fsync, then rename over the target."""
-    try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes files private; run files are meant to be shared
-    except OSError as exc:
-        raise _write_failure(path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if os.environ.get(PAUSE_BEFORE_RENAME):
-            time.sleep(float(os.environ[PAUSE_BEFORE_RENAME]))
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise _write_failure(path, exc) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
+def check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
     """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS."""
     if not isinstance(epochs, list) or not all(isinstance(row, dict) for row in epochs):
         raise RunError(f"{path}: metrics must be a list of objects, one per epoch")
     for number, row in enumerate(epochs, 1):
-        if not all(_is_number(row.get(field)) for field in METRIC_FIELDS) or row["epoch"] != number:
+        if not all(is_number(row.get(field)) for field in METRIC_FIELDS) or row["epoch"] != number:
             raise RunError(f"{path}: metrics of epoch {number} need numbers {', '.join(METRIC_FIELDS)}")
     return epochs
 
 
-def _unloadable(path: Path, exc: Exception) -> str:
-    """One line on why torch.load refused a checkpoint, without torch's advice to load it unsafely."""
-    text = str(exc)
-    if "WeightsUnpickler error:" in text:
-        detail = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()[0].split(". ")[0]
-        return f"{path}: refused: it holds more than tensors and plain data ({detail}); loading it could run code"
-    first_line = (text.strip().splitlines() or [""])[0]
-    return f"{path}: unreadable checkpoint ({type(exc).__name__}: {first_line[:200]})"
-
-
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _write_failure(path: Path, exc: OSError) -> WorkFailed:
-    reason = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}
-    why = reason.get(exc.errno or 0, exc.strerror or str(exc))
-    return WorkFailed(f"cannot write {path}: {why}; the previous version is untouched")
 
 
 def resolve_run(run: str, runs_dir: Path) -> RunDir:
@@ -298,5 +191,5 @@ def create_run(runs_dir: Path, name: str) -> RunDir:
     try:
         (runs_dir / name).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _write_failure(runs_dir / name, exc) from None
+        raise write_failure(runs_dir / name, exc) from None
     return RunDir(runs_dir / name)

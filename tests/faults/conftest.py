@@ -22,7 +22,9 @@ from typer.testing import CliRunner, Result
 
 from cnnreport.cli import app
 from cnnreport.errors import RunError
-from cnnreport.runs import PAUSE_BEFORE_RENAME, RunDir
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
+from cnnreport.storage.rundir import RunDir
 from tests.idx_files import write_dataset
 
 EPOCHS = 4
@@ -161,7 +163,7 @@ def assert_intact(run: RunDir) -> None:
         json.loads(path.read_text())
     metrics = run.read_metrics() if run.metrics_file.exists() else []
     if run.checkpoint_file.exists():
-        assert run.load_checkpoint()["epoch"] - len(metrics) in (0, 1)
+        assert load_checkpoint(run)["epoch"] - len(metrics) in (0, 1)
     else:
         assert metrics == []
 
@@ -188,7 +190,7 @@ def assert_same_tree(ours: Any, theirs: Any, where: str = "") -> None:
 
 def assert_same_training(run: RunDir, reference: RunDir) -> None:
     """The run finished with exactly the reference's weights, optimizer state and metrics."""
-    ours, theirs = run.load_checkpoint(), reference.load_checkpoint()
+    ours, theirs = load_checkpoint(run), load_checkpoint(reference)
     assert ours["epoch"] == theirs["epoch"] == EPOCHS
     assert_same_tree(ours["model"], theirs["model"], "model")
     assert_same_tree(ours["optimizer"], theirs["optimizer"], "optimizer")

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cnnreport.data import parse_idx, read_idx
 from cnnreport.errors import DataError
+from cnnreport.ml.data import parse_idx, read_idx
 from tests.faults.conftest import assert_fails, cli, train_command
 from tests.idx_files import idx_bytes
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.runs import RunDir
+from cnnreport.storage.rundir import RunDir
 from tests.faults.conftest import (
     RUN_COMMANDS,
     assert_fails,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnnreport.runs import RunDir
+from cnnreport.storage.rundir import RunDir
 from tests.faults.conftest import assert_same_training, cli, error_line, train_command
 
 

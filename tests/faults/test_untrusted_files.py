@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnreport.errors import RunError
-from cnnreport.runs import RunDir
+from cnnreport.storage.rundir import RunDir
 from tests.faults.conftest import RUN_COMMANDS, assert_fails, cli, copy_run, run_command, train_command
 
 

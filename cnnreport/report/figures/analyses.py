@@ -1,7 +1,8 @@
-"""Figures for one run's analyses: arrays in, matplotlib Figures out (object API, never pyplot)."""
+"""Figures for one run's analyses beyond the write-up: reliability, filters, perturbations, Grad-CAM."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +11,9 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+
+from cnnreport.report.figures import new_figure
+from cnnreport.report.figures.mosaic import Tile, in_rows, mosaic_figure
 
 OVERLAY_ALPHA = 0.45  # enough heat to read, enough digit left to see what it covers
 ERRORS_SHOWN = 16  # gallery errors drawn with their maps; the rest stay in the run dir
@@ -25,38 +29,6 @@ def blend(image: np.ndarray, heat: np.ndarray | None = None) -> np.ndarray:
     return (1 - OVERLAY_ALPHA) * grey + OVERLAY_ALPHA * colour
 
 
-def mosaic_figure(
-    tiles: Sequence[Sequence[np.ndarray | None]],
-    titles: Sequence[Sequence[str]] | None = None,
-    row_labels: Sequence[str] | None = None,
-    cell: float = 1.0,
-) -> tuple[Figure, Axes]:
-    """RGB tiles [side, side, 3] laid out in rows on one white canvas, one Axes in all.
-
-    One image instead of an Axes per tile: a hundred Axes take seconds to build and draw.
-    """
-    rows, cols = len(tiles), max(len(row) for row in tiles)
-    side = next(tile.shape[0] for row in tiles for tile in row if tile is not None)
-    gap = max(1, side // 10)
-    top = int(np.ceil(side * 0.4)) if titles else gap  # room for a title above each tile
-    step_y, step_x = side + top, side + gap
-    canvas = np.ones((rows * step_y, cols * step_x - gap, 3), dtype=np.float32)
-    for r, row in enumerate(tiles):
-        for c, tile in enumerate(row):
-            if tile is not None:
-                canvas[r * step_y + top : (r + 1) * step_y, c * step_x : c * step_x + side] = tile
-    figure = Figure(figsize=(cols * cell, rows * cell * step_y / step_x))
-    ax = figure.add_axes((0, 0, 1, 1))
-    ax.imshow(canvas, interpolation="nearest")
-    ax.set_axis_off()
-    for r, row_titles in enumerate(titles or []):
-        for c, text in enumerate(row_titles):
-            ax.text(c * step_x + side / 2, r * step_y + top - gap, text, ha="center", va="bottom", fontsize=7)
-    for r, label in enumerate(row_labels or []):
-        ax.text(-gap, r * step_y + top + side / 2, label, ha="right", va="center", rotation=90, fontsize=7)
-    return figure, ax
-
-
 def reliability_figure(reliability: dict[str, list[float]], ece: float) -> Figure:
     """Top-label reliability diagram (accuracy per confidence bin) over a histogram of bin counts."""
     count = np.asarray(reliability["count"])
@@ -64,7 +36,7 @@ def reliability_figure(reliability: dict[str, list[float]], ece: float) -> Figur
     bins = len(count)
     edges = np.linspace(0, 1, bins + 1)
     used = count > 0
-    figure = Figure(figsize=(4.6, 5.2))
+    figure = new_figure(4.6, 5.2, layout=None)
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.bar(
         edges[:-1][used],
@@ -91,10 +63,9 @@ def filters_figure(kernels: np.ndarray) -> Figure:
     """The first layer's kernels on one shared, zero-centred colour scale (red +, blue -)."""
     limit = float(np.abs(kernels).max()) or 1.0
     norm, cmap = Normalize(-limit, limit), colormaps["RdBu_r"]
-    cols = 8
-    tiles = [[cmap(norm(k))[..., :3] for k in kernels[i : i + cols]] for i in range(0, len(kernels), cols)]
-    titles = [[f"#{j}" for j in range(i, min(i + cols, len(kernels)))] for i in range(0, len(kernels), cols)]
-    figure, ax = mosaic_figure(tiles, titles, cell=0.8)
+    tiles = in_rows([cmap(norm(k))[..., :3] for k in kernels], 8)
+    titles = in_rows([f"#{j}" for j in range(len(kernels))], 8)
+    figure, ax = rgb_mosaic(tiles, titles, inches_per_tile=0.8)
     figure.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8, label="weight")
     return figure
 
@@ -106,7 +77,7 @@ def perturbation_figure(examples: np.ndarray, labels: Sequence[Sequence[str]], k
         for image_row in examples[k]:
             tiles.append([blend(image) for image in image_row])
             titles.append([f"{kind} {label}" for label in labels[k]])
-    figure, _ = mosaic_figure(tiles, titles, cell=1.0)
+    figure, _ = rgb_mosaic(tiles, titles)
     return figure
 
 
@@ -123,7 +94,7 @@ def gradcam_errors_figure(
         tiles.append([blend(images[i], true_maps[i]) for i in block])
         tile_titles += [[titles[i] for i in block], [], []]
         labels += ["input", "why predicted", "why true"]
-    figure, _ = mosaic_figure(tiles, tile_titles, labels, cell=1.05)
+    figure, _ = rgb_mosaic(tiles, tile_titles, inches_per_tile=1.05, row_labels=labels)
     return figure
 
 
@@ -133,5 +104,20 @@ def gradcam_correct_figure(images: np.ndarray, maps: np.ndarray, classes: np.nda
     rows = max((len(column) for column in columns), default=0)
     tiles = [[blend(images[col[r]], maps[col[r]]) if r < len(col) else None for col in columns] for r in range(rows)]
     titles = [list(names)] + [[] for _ in range(rows - 1)]
-    figure, _ = mosaic_figure(tiles, titles, cell=1.0)
+    figure, _ = rgb_mosaic(tiles, titles)
     return figure
+
+
+def rgb_mosaic(
+    tiles: Sequence[Sequence[Tile]],
+    titles: Sequence[Sequence[str]],
+    inches_per_tile: float = 1.0,
+    row_labels: Sequence[str] = (),
+) -> tuple[Figure, Axes]:
+    """The one mosaic with these figures' spacing: a tenth of a tile between, room for a title above."""
+    side = next(tile.shape[0] for row in tiles for tile in row if tile is not None)
+    gap = max(1, side // 10)
+    top = math.ceil(side * 0.4) if any(titles) else gap
+    return mosaic_figure(
+        tiles, titles, gap=gap, top=top, pixels_per_inch=(side + gap) / inches_per_tile, row_labels=row_labels
+    )

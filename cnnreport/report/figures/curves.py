@@ -1,28 +1,16 @@
-"""Arrays -> matplotlib Figures for the report: learning curves, confusion matrix, t-SNE.
-
-Object API only (Figure + the Agg canvas), never pyplot: pyplot keeps every figure in a
-global registry until closed, while these figures are freed as soon as `embed` has
-rendered them and the caller drops them, so memory stays flat over many runs.
-"""
+"""Plots of one run's numbers: learning curves, confusion matrix, t-SNE."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cnnreport.evaluate import confusion_matrix
+from cnnreport.report.figures import new_figure
+from cnnreport.report.format import percent
 
 TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
-
-
-def new_figure(width: float, height: float, layout: Literal["constrained"] | None = "constrained") -> Figure:
-    """A figure drawn by the Agg canvas, whatever backend the process has configured."""
-    figure = Figure(figsize=(width, height), layout=layout)
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def learning_curves(epochs: list[dict[str, Any]]) -> Figure:
@@ -53,12 +41,8 @@ def row_rates(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
 
 
-def confusion_figure(labels: np.ndarray, predictions: np.ndarray, names: list[str]) -> tuple[Figure, np.ndarray]:
-    """Heat map of row-normalised rates, each cell annotated with its count and rate.
-
-    Returns the figure and the count matrix it shows, so tests can check the numbers.
-    """
-    matrix = confusion_matrix(labels, predictions, len(names))
+def confusion_figure(matrix: np.ndarray, names: list[str]) -> Figure:
+    """Heat map of row-normalised rates of a count matrix [true, predicted], each cell with its count and rate."""
     rates = row_rates(matrix)
     side = 1.6 + 0.5 * len(names)
     figure = new_figure(side + 1.1, side)
@@ -70,14 +54,16 @@ def confusion_figure(labels: np.ndarray, predictions: np.ndarray, names: list[st
             axes.text(j, i, "0", ha="center", va="center", fontsize=font, color="#b8c2cc")
             continue
         colour = "white" if rates[i, j] > 0.55 else "#222222"
-        axes.text(j, i, f"{count}\n{rates[i, j]:.0%}", ha="center", va="center", fontsize=font, color=colour)
+        axes.text(
+            j, i, f"{count}\n{percent(float(rates[i, j]), 0)}", ha="center", va="center", fontsize=font, color=colour
+        )
     ticks = np.arange(len(names))
     axes.set_xticks(ticks, names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     axes.set_yticks(ticks, names)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     figure.colorbar(image, ax=axes, shrink=0.8, label="share of the true class")
-    return figure, matrix
+    return figure
 
 
 def tsne_figure(coords: np.ndarray, labels: np.ndarray, names: list[str]) -> Figure:

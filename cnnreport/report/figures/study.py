@@ -9,7 +9,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from cnnreport.analysis.seeds import Spread
+from cnnreport.analyses.seeds import Spread
+from cnnreport.report.figures import new_figure
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Curve:
 
 def robustness_figure(panels: dict[str, list[Curve]], axes_labels: dict[str, str], title: str) -> Figure:
     """One panel per perturbation kind, one line per experiment, a ± std band where seeds exist."""
-    figure = Figure(figsize=(10, 7.5))
+    figure = new_figure(10, 7.5, layout=None)
     axes = figure.subplots(2, 2).flat
     for ax, (kind, curves) in zip(axes, panels.items(), strict=False):
         for number, curve in enumerate(curves):
@@ -66,7 +67,7 @@ class Point:
 
 def efficiency_figure(points: Sequence[Point]) -> Figure:
     """Accuracy against parameters, multiply-adds and training time; error bars are ± std over seeds."""
-    figure = Figure(figsize=(11, 4))
+    figure = new_figure(11, 4, layout=None)
     axes = figure.subplots(1, 3, sharey=True)
     costs = (("params", "parameters"), ("mult_adds", "multiply-adds per image"), ("seconds", "training time (s)"))
     for ax, (field, name) in zip(axes, costs, strict=True):
@@ -94,7 +95,7 @@ class Bar:
 
 def grouping_figure(bars: Sequence[Bar], title: str) -> Figure:
     """Four-group accuracy: 4-class models as trained, 10-class models merged after the fact."""
-    figure = Figure(figsize=(7, 1.0 + 0.4 * max(len(bars), 1)))
+    figure = new_figure(7, 1.0 + 0.4 * max(len(bars), 1), layout=None)
     ax = figure.subplots()
     y = np.arange(len(bars))
     means = [bar.spread.mean * 100 for bar in bars]

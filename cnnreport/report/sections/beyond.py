@@ -1,4 +1,4 @@
-"""Report sections inside one run's part: calibration, robustness, Grad-CAM, filters, grouping.
+"""Sections inside one run's part beyond the write-up: calibration, robustness, filters, grouping.
 
 Every builder returns a Section; when the run lacks the results it returns one whose
 `missing` says what to run, so the report shows the gap instead of failing.
@@ -10,14 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from cnnreport.analysis import plots, store
-from cnnreport.analysis.robustness import BY_KIND
-from cnnreport.analysis.sections_grouping import TITLE as GROUPING_STUDY
-from cnnreport.analysis.sections_robustness import TITLE as ROBUSTNESS_STUDY
-from cnnreport.analysis.study_plots import Curve, robustness_figure
-from cnnreport.data import class_names, dataset_title
-from cnnreport.runs import RunDir
-from cnnreport.sections import Section, Table, embed
+from cnnreport.config import class_names, dataset_title
+from cnnreport.report.document import Section, Table
+from cnnreport.report.figures import analyses as plots
+from cnnreport.report.figures import embed
+from cnnreport.report.figures.study import Curve, robustness_figure
+from cnnreport.report.format import percent, strength
+from cnnreport.report.results import RunResults, evaluate_hint
+from cnnreport.report.sections.grouping import TITLE as GROUPING_STUDY
+from cnnreport.report.sections.robustness import TITLE as ROBUSTNESS_STUDY
 
 TITLES = {
     "calibration": "Calibration",
@@ -27,31 +28,23 @@ TITLES = {
 }
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.2f} %"
-
-
-def dataset_of(run: RunDir, result: dict[str, Any] | None) -> str:
+def dataset_of(files: RunResults, result: dict[str, Any] | None) -> str:
     """The dataset a run was evaluated on (its config's when the evaluation does not say)."""
     if result and result.get("dataset"):
         return str(result["dataset"])
-    config = store.config(run)
+    config = files.config_or_none()
     return config.dataset if config else "mnist"
 
 
-def strength_text(kind: str, strength: float) -> str:
-    return BY_KIND[kind].fmt.format(strength) if kind in BY_KIND else f"{strength:g}"
+def missing(files: RunResults, key: str, title: str, what: str) -> Section:
+    return Section(key, title, missing=f"{what}: {evaluate_hint(files.run)}")
 
 
-def missing(run: RunDir, key: str, title: str, what: str) -> Section:
-    return Section(key, title, missing=f"{what}: {store.evaluate_hint(run)}")
-
-
-def calibration_section(run: RunDir) -> Section:
+def calibration_section(files: RunResults) -> Section:
     title = TITLES["calibration"]
-    result = store.evaluation(run, "ece", "nll", "reliability", "test_accuracy")
+    result = files.evaluation_with("ece", "nll", "reliability", "test_accuracy")
     if result is None:
-        return missing(run, "calibration", title, "no calibration results")
+        return missing(files, "calibration", title, "no calibration results")
     count = np.asarray(result["reliability"]["count"])
     confidence = float((count * np.asarray(result["reliability"]["confidence"])).sum() / max(count.sum(), 1))
     gap = confidence - result["test_accuracy"]
@@ -66,7 +59,7 @@ def calibration_section(run: RunDir) -> Section:
         "calibration",
         title,
         intro=f"Does a confidence of 90 % mean right 9 times in 10? Top-label reliability on the "
-        f"{int(count.sum()):,} {dataset_title(dataset_of(run, result))} test images, 15 equal-width confidence bins.",
+        f"{int(count.sum()):,} {dataset_title(dataset_of(files, result))} test images, 15 equal-width confidence bins.",
         figures=[
             embed(
                 plots.reliability_figure(result["reliability"], result["ece"]),
@@ -79,41 +72,41 @@ def calibration_section(run: RunDir) -> Section:
     )
 
 
-def robustness_section(run: RunDir) -> Section:
+def robustness_section(files: RunResults) -> Section:
     title = TITLES["robustness"]
-    result = store.evaluation(run, "robustness")
+    result = files.evaluation_with("robustness")
     if result is None:
-        return missing(run, "robustness", title, "no robustness results")
+        return missing(files, "robustness", title, "no robustness results")
     kinds = result["robustness"]["kinds"]
     header = ["perturbation"] + [f"level {i}" for i in range(max(len(k["strengths"]) for k in kinds.values()))]
     rows = [
-        [kind, *(f"{strength_text(kind, s)}: {percent(a)}" for s, a in zip(k["strengths"], k["accuracy"], strict=True))]
+        [kind, *(f"{strength(kind, s)}: {percent(a)}" for s, a in zip(k["strengths"], k["accuracy"], strict=True))]
         for kind, k in kinds.items()
     ]
     panels = {
-        kind: [Curve(run.name, k["strengths"], np.asarray(k["accuracy"]), np.zeros(len(k["accuracy"])))]
+        kind: [Curve(files.run.name, k["strengths"], np.asarray(k["accuracy"]), np.zeros(len(k["accuracy"])))]
         for kind, k in kinds.items()
     }
     axes_labels = {kind: k.get("axis", kind) for kind, k in kinds.items()}
-    name = dataset_title(dataset_of(run, result))
-    figure = robustness_figure(panels, axes_labels, f"{run.name}: accuracy on perturbed {name} test images")
+    name = dataset_title(dataset_of(files, result))
+    figure = robustness_figure(panels, axes_labels, f"{files.run.name}: accuracy on perturbed {name} test images")
     return Section(
         "robustness",
         title,
         intro=f"Test accuracy on {result['robustness']['images']:,} {name} test images, perturbed at growing strength. "
         "Every run sees the very same perturbed images (fixed seed), so runs compare image for image; "
         f"the study-wide comparison is in the section {ROBUSTNESS_STUDY!r}.",
-        figures=[embed(figure, f"Robustness curves of {run.name}")],
+        figures=[embed(figure, f"Robustness curves of {files.run.name}")],
         tables=[Table("Accuracy at each strength", header, rows)],
     )
 
 
-def grouping_section(run: RunDir) -> Section:
+def grouping_section(files: RunResults) -> Section:
     title = TITLES["grouping"]
-    result = store.evaluation(run, "merged_groups", "test_accuracy", "class_names")
+    result = files.evaluation_with("merged_groups", "test_accuracy", "class_names")
     if result is None:
-        return missing(run, "grouping", title, "no grouped scoring")
-    dataset = dataset_of(run, result)
+        return missing(files, "grouping", title, "no grouped scoring")
+    dataset = dataset_of(files, result)
     groups = ", ".join(class_names(dataset, 4))
     section_id = "grouping"
     merged = result["merged_groups"]
@@ -137,19 +130,19 @@ def grouping_section(run: RunDir) -> Section:
     )
 
 
-def filters_section(run: RunDir) -> Section:
+def filters_section(files: RunResults) -> Section:
     title = TITLES["filters"]
-    found = store.arrays(run, "conv1_kernels")
+    found = files.analysis_with("conv1_kernels")
     if found is None:
-        return missing(run, "filters", title, "no saved filters")
+        return missing(files, "filters", title, "no saved filters")
     kernels = found["conv1_kernels"]
     side = kernels.shape[-1]
     return Section(
         "filters",
         title,
         intro=f"The {len(kernels)} {side}×{side} kernels of the first convolution, as trained on "
-        f"{dataset_title(dataset_of(run, store.evaluation(run)))}; red weights add the pixel's brightness, "
+        f"{dataset_title(dataset_of(files, files.evaluation_with()))}; red weights add the pixel's brightness, "
         "blue ones subtract it.",
-        figures=[embed(plots.filters_figure(kernels), f"The {len(kernels)} first-layer kernels of {run.name}")],
+        figures=[embed(plots.filters_figure(kernels), f"The {len(kernels)} first-layer kernels of {files.run.name}")],
         notes=[f"Weights range from {kernels.min():.3f} to {kernels.max():.3f}; all kernels share one colour scale."],
     )

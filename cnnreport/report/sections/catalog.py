@@ -1,11 +1,9 @@
-"""Report sections for the analyses beyond the write-up: the report calls these two functions.
+"""Which sections the report shows, in which order: the write-up's per run, the analyses beyond it, the study.
 
-Each builder reads only what `evaluate` cached in the run directories (evaluation.json,
-analysis.npz, predictions.npz) and returns a Section; a run without those results gets a
-Section whose `missing` names the command to run, never an exception.
-
-Section ids are short names ('calibration', 'gradcam', ...) unique among the sections of
-one call; the report namespaces them per run and for the study part of the page.
+Each builder reads only what the run directories hold (through RunResults) and returns a
+Section; `guarded` turns any failure into that section's "missing" note. Section ids are
+short names ('calibration', 'gradcam', ...) unique among the sections of one list; the
+template namespaces them per run and for the study part of the page.
 """
 
 from __future__ import annotations
@@ -13,55 +11,56 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from cnnreport.analysis import (
-    sections_gradcam,
-    sections_grouping,
-    sections_robustness,
-    sections_run,
-    sections_study,
-    sections_writeup,
+from cnnreport.report.document import Section
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections import beyond, gradcam, grouping, guarded, robustness, run, study, writeup
+
+RunBuilder = Callable[[RunResults], Section]
+StudyBuilder = Callable[[list[RunResults]], Section]
+
+# (id, title, builder) in the order the report shows them: first the write-up's own parts...
+WRITEUP_PARTS: tuple[tuple[str, str, RunBuilder], ...] = (
+    ("architecture", "Architecture", run.architecture),
+    ("curves", "Learning curves", run.curves),
+    ("confusion", "Confusion matrix", run.confusion),
+    ("per-class", "Per-class precision, recall and F1", run.per_class),
+    ("errors", "Error gallery", run.gallery),
+    ("layers", "Layer outputs", run.layer_outputs),
+    ("activations", "Activation maps", run.activations),
+    ("tsne", "t-SNE of the learned features", run.tsne_section),
 )
-from cnnreport.runs import RunDir
-from cnnreport.sections import Section
-
-EVALUATE_AGAIN = "re-run `cnnreport evaluate NAME` for the runs involved"
-RunBuilder = Callable[[RunDir], Section]
-StudyBuilder = Callable[[list[RunDir]], Section]
-
-# (part of the id, fallback title, builder), in the order the report shows them.
+# ...then, inside each run's part, the analyses beyond the write-up...
 RUN_PARTS: tuple[tuple[str, str, RunBuilder], ...] = (
-    ("calibration", sections_run.TITLES["calibration"], sections_run.calibration_section),
-    ("robustness", sections_run.TITLES["robustness"], sections_run.robustness_section),
-    ("gradcam", sections_gradcam.TITLE, sections_gradcam.gradcam_section),
-    ("filters", sections_run.TITLES["filters"], sections_run.filters_section),
-    ("grouping", sections_run.TITLES["grouping"], sections_run.grouping_section),
+    ("calibration", beyond.TITLES["calibration"], beyond.calibration_section),
+    ("robustness", beyond.TITLES["robustness"], beyond.robustness_section),
+    ("gradcam", gradcam.TITLE, gradcam.gradcam_section),
+    ("filters", beyond.TITLES["filters"], beyond.filters_section),
+    ("grouping", beyond.TITLES["grouping"], beyond.grouping_section),
 )
+# ...and once, after the summary table, the comparisons across runs.
 STUDY_PARTS: tuple[tuple[str, str, StudyBuilder], ...] = (
-    (sections_writeup.SECTION_ID, sections_writeup.TITLE, sections_writeup.writeup_section),
-    (sections_robustness.SECTION_ID, sections_robustness.TITLE, sections_robustness.robustness_study_section),
-    (sections_study.CALIBRATION_ID, sections_study.CALIBRATION_TITLE, sections_study.calibration_study_section),
-    (sections_grouping.SECTION_ID, sections_grouping.TITLE, sections_grouping.grouping_study_section),
-    (sections_study.EFFICIENCY_ID, sections_study.EFFICIENCY_TITLE, sections_study.efficiency_study_section),
+    (writeup.SECTION_ID, writeup.TITLE, writeup.writeup_section),
+    (robustness.SECTION_ID, robustness.TITLE, robustness.robustness_study_section),
+    (study.CALIBRATION_ID, study.CALIBRATION_TITLE, study.calibration_study_section),
+    (grouping.SECTION_ID, grouping.TITLE, grouping.grouping_study_section),
+    (study.EFFICIENCY_ID, study.EFFICIENCY_TITLE, study.efficiency_study_section),
 )
 
 
-def run_sections(run: RunDir) -> list[Section]:
-    """Sections shown inside one run's part of the report."""
-    return [guarded(part, title, functools.partial(build, run)) for part, title, build in RUN_PARTS]
+def writeup_sections(files: RunResults, announce: Callable[[str], None]) -> list[Section]:
+    """The write-up's per-experiment parts, in its order, announcing each before it is built."""
+    sections = []
+    for section_id, title, build in WRITEUP_PARTS:
+        announce(title)
+        sections += guarded(section_id, title, functools.partial(build, files), files.run)
+    return sections
 
 
-def study_sections(runs: list[RunDir]) -> list[Section]:
+def run_sections(files: RunResults) -> list[Section]:
+    """The analyses beyond the write-up, shown inside one run's part."""
+    return [s for i, title, build in RUN_PARTS for s in guarded(i, title, functools.partial(build, files), files.run)]
+
+
+def study_sections(runs: list[RunResults]) -> list[Section]:
     """Sections that compare runs (shown once, after the summary table)."""
-    return [
-        guarded(section_id, title, functools.partial(build, list(runs))) for section_id, title, build in STUDY_PARTS
-    ]
-
-
-def guarded(section_id: str, title: str, build: Callable[[], Section]) -> Section:
-    """Build one section; saved results of an unexpected shape cost that section only."""
-    try:
-        return build()
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
-        # A hand-edited or foreign evaluation.json: what to do is re-evaluate, not read a traceback.
-        why = f"{type(exc).__name__}: {exc}"[:200]
-        return Section(section_id, title, missing=f"saved results of an unexpected shape ({why}); {EVALUATE_AGAIN}")
+    return [s for i, title, build in STUDY_PARTS for s in guarded(i, title, functools.partial(build, list(runs)))]

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnreport.analysis import plots, store
-from cnnreport.analysis.pipeline import ARRAY_KEYS
-from cnnreport.runs import RunDir
-from cnnreport.sections import Figure, Section, embed
+from cnnreport.report.document import Figure, Section
+from cnnreport.report.figures import analyses as plots
+from cnnreport.report.figures import embed
+from cnnreport.report.results import RunResults, evaluate_hint
+from cnnreport.storage.rundir import ANALYSIS_ARRAYS
 
 TITLE = "Grad-CAM: where the network looked"
-NEEDED = tuple(key for key in ARRAY_KEYS if key.startswith("gradcam"))
+NEEDED = tuple(key for key in ANALYSIS_ARRAYS if key.startswith("gradcam"))
 
 
-def gradcam_section(run: RunDir) -> Section:
+def gradcam_section(files: RunResults) -> Section:
     section_id = "gradcam"
-    result = store.evaluation(run, "gradcam", "class_names")
-    found, predicted = store.arrays(run, *NEEDED), store.predictions(run)
+    result = files.evaluation_with("gradcam", "class_names")
+    found, predicted = files.analysis_with(*NEEDED), files.predictions_or_none()
     if result is None or found is None or predicted is None:
-        return Section(section_id, TITLE, missing=f"no Grad-CAM maps: {store.evaluate_hint(run)}")
+        return Section(section_id, TITLE, missing=f"no Grad-CAM maps: {evaluate_hint(files.run)}")
     if not np.array_equal(found["gradcam_gallery_indices"], predicted["gallery_indices"]):
         return Section(
-            section_id, TITLE, missing=f"Grad-CAM maps older than the predictions: {store.evaluate_hint(run)}"
+            section_id, TITLE, missing=f"Grad-CAM maps older than the predictions: {evaluate_hint(files.run)}"
         )
     names = list(result["class_names"])
     side = result["gradcam"]["map_side"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from cnnreport.analysis.seeds import Spread, within_spread
-from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
-from cnnreport.analysis.study_plots import Bar, grouping_figure
-from cnnreport.data import class_names, dataset_title
-from cnnreport.runs import RunDir
-from cnnreport.sections import Figure, Section, Table, embed
+from cnnreport.analyses.seeds import Spread, within_spread
+from cnnreport.config import class_names, dataset_title
+from cnnreport.report.document import Figure, Section, Table
+from cnnreport.report.figures import embed
+from cnnreport.report.figures.study import Bar, grouping_figure
+from cnnreport.report.format import spread
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections.measured import Measured, by_dataset, lacking_note, measured, missing_text, run_names
 
 SECTION_ID = "grouping"
 TITLE = "Grouping or coarser scoring?"
@@ -29,14 +31,14 @@ def rows_and_bars(items: list[Measured], dataset: str) -> tuple[list[list[str]],
     for item in items:
         base = [item.label, name, run_names(item)]
         if item.experiment.config.classes == 4:
-            rows.append([*base, "4 groups", "trained on the groups", own_accuracy(item).format()])
+            rows.append([*base, "4 groups", "trained on the groups", spread(own_accuracy(item))])
             bars.append(Bar(f"{item.label}: trained on the groups", own_accuracy(item), True))
             continue
         for rule, words in (
             ("argmax", "10 classes, argmax then group"),
             ("summed", "10 classes, summed group probability"),
         ):
-            rows.append([*base, "10 classes", words, merged(item, rule).format()])
+            rows.append([*base, "10 classes", words, spread(merged(item, rule))])
             bars.append(Bar(f"{item.label}: {words}", merged(item, rule), False))
     return rows, bars
 
@@ -52,8 +54,8 @@ def verdict(four: Measured, ten: Measured) -> str:
     """Does training on the groups beat the 10-class model scored on the same groups?"""
     trained, coarse, plain = own_accuracy(four), merged(ten, "summed"), own_accuracy(ten)
     head = (
-        f"{four.label} scores {trained.format()} on the four groups; {ten.label} scores {plain.format()} on its "
-        f"10 classes and {coarse.format()} once its probabilities are summed per group{differences(four, ten)}. "
+        f"{four.label} scores {spread(trained)} on the four groups; {ten.label} scores {spread(plain)} on its "
+        f"10 classes and {spread(coarse)} once its probabilities are summed per group{differences(four, ten)}. "
     )
     gap = (trained.mean - coarse.mean) * 100
     inside = within_spread(trained, coarse)
@@ -85,7 +87,7 @@ def dataset_part(dataset: str, items: list[Measured]) -> tuple[Figure, list[list
     return figure, rows, notes
 
 
-def grouping_study_section(runs: list[RunDir]) -> Section:
+def grouping_study_section(runs: list[RunResults]) -> Section:
     items, lacking = measured(runs, "merged_groups", "test_accuracy")
     if not items:
         return Section(SECTION_ID, TITLE, missing=missing_text("no grouped scoring"))

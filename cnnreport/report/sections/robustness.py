@@ -6,14 +6,25 @@ from typing import Any
 
 import numpy as np
 
-from cnnreport.analysis import plots, store
-from cnnreport.analysis.robustness import PERTURBATIONS, SEED
-from cnnreport.analysis.seeds import Spread, mean_std, spread_notes
-from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
-from cnnreport.analysis.study_plots import Curve, robustness_figure
-from cnnreport.data import dataset_title
-from cnnreport.runs import RunDir
-from cnnreport.sections import Figure, Section, Table, embed
+from cnnreport.analyses.perturbations import PERTURBATIONS, SEED
+from cnnreport.analyses.seeds import Spread, mean_std
+from cnnreport.config import dataset_title
+from cnnreport.report.document import Figure, Section, Table
+from cnnreport.report.figures import analyses as plots
+from cnnreport.report.figures import embed
+from cnnreport.report.figures.study import Curve, robustness_figure
+from cnnreport.report.format import spread, strength
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections.measured import (
+    Measured,
+    by_dataset,
+    lacking_note,
+    measured,
+    missing_text,
+    run_names,
+    spread_notes,
+)
+from cnnreport.storage.rundir import RunDir
 
 SECTION_ID = "robustness"
 TITLE = "Robustness across experiments"
@@ -35,7 +46,7 @@ def column_name(kind: str, index: int) -> str:
     if index == 0:
         return "clean"
     perturbation = next(p for p in PERTURBATIONS if p.kind == kind)
-    return f"{kind} {perturbation.fmt.format(perturbation.strengths[index])}"
+    return f"{kind} {strength(kind, perturbation.strengths[index])}"
 
 
 def accuracies(item: Measured, kind: str) -> np.ndarray:
@@ -60,12 +71,12 @@ def spreads(item: Measured) -> list[Spread]:
     return [mean_std(accuracies(item, kind)[:, index]) for kind, index, _ in COLUMNS]
 
 
-def examples_figure(items: list[Measured], dataset: str) -> Figure | None:
+def examples_figure(items: list[Measured], dataset: str, reader: dict[RunDir, RunResults]) -> Figure | None:
     """The perturbed images themselves (identical for all runs of a dataset), from the first run that saved them."""
     for run in (run for item in items for run in item.runs):
-        found = store.arrays(run, "robustness_examples")
+        found = reader[run].analysis_with("robustness_examples")
         if found is not None and found["robustness_examples"].shape[0] == len(PERTURBATIONS):
-            labels = [[p.fmt.format(s) for s in p.strengths] for p in PERTURBATIONS]
+            labels = [[strength(p.kind, s) for s in p.strengths] for p in PERTURBATIONS]
             figure = plots.perturbation_figure(found["robustness_examples"], labels, [p.kind for p in PERTURBATIONS])
             return embed(
                 figure, f"Perturbed {dataset_title(dataset)} test images", "Two of the shared images at every strength."
@@ -73,16 +84,18 @@ def examples_figure(items: list[Measured], dataset: str) -> Figure | None:
     return None
 
 
-def dataset_part(dataset: str, items: list[Measured]) -> tuple[list[Figure], list[list[str]], list[str]]:
+def dataset_part(
+    dataset: str, items: list[Measured], reader: dict[RunDir, RunResults]
+) -> tuple[list[Figure], list[list[str]], list[str]]:
     """Figures, table rows and spread notes for the experiments of one dataset."""
     name = dataset_title(dataset)
     axes = {p.kind: p.axis for p in PERTURBATIONS}
     drawn = robustness_figure(curves(items), axes, f"{name}: accuracy on perturbed test images")
     figures = [embed(drawn, f"Robustness curves of every {name} experiment", CURVES_CAPTION)]
-    example = examples_figure(items, dataset)
+    example = examples_figure(items, dataset, reader)
     figures += [example] if example is not None else []
     table = {item.label: spreads(item) for item in items}
-    rows = [[item.label, name, run_names(item), *(s.format() for s in table[item.label])] for item in items]
+    rows = [[item.label, name, run_names(item), *(spread(s) for s in table[item.label])] for item in items]
     notes = []
     for column, (kind, index, headline) in enumerate(COLUMNS):
         if headline:
@@ -90,13 +103,14 @@ def dataset_part(dataset: str, items: list[Measured]) -> tuple[list[Figure], lis
     return figures, rows, notes
 
 
-def robustness_study_section(runs: list[RunDir]) -> Section:
+def robustness_study_section(runs: list[RunResults]) -> Section:
     items, lacking = measured(runs, "robustness", accept=current)
+    reader = {files.run: files for files in runs}
     if not items:
         return Section(SECTION_ID, TITLE, missing=missing_text("no robustness results"))
     figures, rows, notes = [], [], []
     for dataset, group in by_dataset(items).items():
-        part = dataset_part(dataset, group)
+        part = dataset_part(dataset, group, reader)
         figures += part[0]
         rows += part[1]
         notes += part[2]

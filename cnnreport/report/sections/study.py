@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from cnnreport.analysis.seeds import spread_notes
-from cnnreport.analysis.study import Measured, by_dataset, lacking_note, measured, missing_text, run_names
-from cnnreport.analysis.study_plots import Point, efficiency_figure
-from cnnreport.data import dataset_title
-from cnnreport.runs import RunDir
-from cnnreport.sections import Section, Table, embed
+from cnnreport.config import dataset_title
+from cnnreport.report.document import Section, Table
+from cnnreport.report.figures import embed
+from cnnreport.report.figures.study import Point, efficiency_figure
+from cnnreport.report.format import spread
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections.measured import (
+    Measured,
+    by_dataset,
+    lacking_note,
+    measured,
+    missing_text,
+    run_names,
+    spread_notes,
+)
 
 CALIBRATION_ID, CALIBRATION_TITLE = "calibration", "Calibration across experiments"
 EFFICIENCY_ID, EFFICIENCY_TITLE = "efficiency", "Accuracy for the cost"
@@ -34,7 +43,7 @@ def accuracy_notes(items: list[Measured], metric: str = "test accuracy") -> list
     return notes
 
 
-def calibration_study_section(runs: list[RunDir]) -> Section:
+def calibration_study_section(runs: list[RunResults]) -> Section:
     items, lacking = measured(runs, "ece", "nll", "test_accuracy")
     if not items:
         return Section(CALIBRATION_ID, CALIBRATION_TITLE, missing=missing_text("no calibration results"))
@@ -43,9 +52,9 @@ def calibration_study_section(runs: list[RunDir]) -> Section:
             item.label,
             dataset_title(item.experiment.dataset),
             run_names(item),
-            item.spread(lambda r: r["test_accuracy"]).format(),
-            item.spread(lambda r: r["ece"]).format(scale=1, digits=4, unit=""),
-            item.spread(lambda r: r["nll"]).format(scale=1, digits=4, unit=""),
+            spread(item.spread(lambda r: r["test_accuracy"])),
+            spread(item.spread(lambda r: r["ece"]), scale=1, digits=4, unit=""),
+            spread(item.spread(lambda r: r["nll"]), scale=1, digits=4, unit=""),
         ]
         for item in items
     ]
@@ -73,9 +82,9 @@ def efficiency_row(item: Measured) -> list[str]:
         f"{cost(lambda r: r['efficiency']['params']).mean:,.0f}",
         f"{cost(lambda r: r['efficiency']['mult_adds']).mean:,.0f}",
         f"{cost(lambda r: r['efficiency']['epochs']).mean:g}",
-        cost(lambda r: r["efficiency"]["train_seconds"]).format(scale=1, digits=1, unit="s"),
-        cost(lambda r: r["efficiency"]["seconds_per_epoch"]).format(scale=1, digits=1, unit="s"),
-        cost(lambda r: r["test_accuracy"]).format(),
+        spread(cost(lambda r: r["efficiency"]["train_seconds"]), scale=1, digits=1, unit="s"),
+        spread(cost(lambda r: r["efficiency"]["seconds_per_epoch"]), scale=1, digits=1, unit="s"),
+        spread(cost(lambda r: r["test_accuracy"])),
     ]
 
 
@@ -89,7 +98,7 @@ def efficiency_point(item: Measured) -> Point:
     )
 
 
-def efficiency_study_section(runs: list[RunDir]) -> Section:
+def efficiency_study_section(runs: list[RunResults]) -> Section:
     items, lacking = measured(runs, "efficiency", "test_accuracy")
     if not items:
         return Section(EFFICIENCY_ID, EFFICIENCY_TITLE, missing=missing_text("no efficiency results"))

@@ -10,14 +10,13 @@ import shlex
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from cnnreport.config import PRESETS, ExperimentConfig, Preset, matching_preset
-from cnnreport.report_sections import RunFiles
-from cnnreport.sections import Table
+from cnnreport.report.document import Table
+from cnnreport.report.format import DASH, duration, percent, points
+from cnnreport.report.results import RunResults
 from cnnreport.system import machine_facts
 
-DASH = "—"
 SETTING_LABELS = {"classes": "classes", "augment": "augmentation", "dropout": "dropout", "batch_norm": "batch norm",
                   "epochs": "epochs", "batch_size": "batch size", "lr": "learning rate"}  # fmt: skip
 
@@ -36,20 +35,6 @@ def timestamp(path: Path) -> str:
     except OSError:
         return DASH
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def percent(fraction: float) -> str:
-    return f"{fraction:.2%}"
-
-
-def points(difference: float) -> str:
-    """A difference of two accuracies in percentage points, signed."""
-    return f"{difference * 100:+.2f} pp"
-
-
-def duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes else f"{seconds:.1f} s"
 
 
 def environment_rows() -> tuple[list[list[str]], list[list[str]]]:
@@ -80,7 +65,7 @@ def explicit_commands(name: str, config: ExperimentConfig) -> list[str]:
     return [shlex.join(train), *(shlex.join(["cnnreport", step, name]) for step in ("evaluate", "inspect"))]
 
 
-def commands_for(files: RunFiles) -> list[str]:
+def commands_for(files: RunResults) -> list[str]:
     try:
         return explicit_commands(files.run.name, files.config)
     except Exception:  # noqa: BLE001 - without a readable config there is nothing to repeat
@@ -105,16 +90,9 @@ def _differences(preset: Preset, config: ExperimentConfig) -> list[str]:
     return [f"{SETTING_LABELS[k]} ({theirs[k]} vs ours {ours[k]})" for k in SETTING_LABELS if theirs[k] != ours[k]]
 
 
-def read_status(files: RunFiles) -> dict[str, Any]:
-    try:
-        return files.run.read_status()
-    except Exception as exc:  # noqa: BLE001 - a corrupt run.json is reported, not fatal
-        return {"status": "unreadable", "error": str(exc)}
-
-
-def status_warning(files: RunFiles) -> str:
+def status_warning(files: RunResults) -> str:
     """A line for runs whose training did not end normally; empty for finished runs."""
-    status = read_status(files)
+    status = files.status
     state, error = status.get("status"), status.get("error", "")
     return {
         "finished": "",
@@ -125,9 +103,9 @@ def status_warning(files: RunFiles) -> str:
     }.get(str(state), f"Run status is {state}{': ' + error if error else ''}.")
 
 
-def run_facts(files: RunFiles) -> list[list[str]]:
+def run_facts(files: RunResults) -> list[list[str]]:
     """Status, device, when, and the recorded command of one run."""
-    run, status = files.run, read_status(files)
+    run, status = files.run, files.status
     state = str(status.get("status", DASH)) + (f": {status['error']}" if status.get("error") else "")
     return [
         ["Status", state],
@@ -140,37 +118,37 @@ def run_facts(files: RunFiles) -> list[list[str]]:
     ]
 
 
-def summary_table(parts: list[RunFiles]) -> Table:
+def summary_table(parts: list[RunResults]) -> Table:
     """All runs side by side: one column per run, one row per property."""
     rows = [[label, *(_cell(value, files) for files in parts)] for label, value in SUMMARY_ROWS]
     return Table("All runs side by side", ["", *(files.run.name for files in parts)], rows)
 
 
-def _cell(value: Callable[[RunFiles], str], files: RunFiles) -> str:
+def _cell(value: Callable[[RunResults], str], files: RunResults) -> str:
     return attempt(lambda: value(files))
 
 
-def _reported(files: RunFiles) -> Preset:
+def _reported(files: RunResults) -> Preset:
     preset = matching_preset(files.config)
     if preset is None:
         raise LookupError("not a write-up experiment")
     return preset
 
 
-def _running_train(files: RunFiles) -> float:
+def _running_train(files: RunResults) -> float:
     return float(files.metrics[-1]["train_accuracy"])
 
 
-def _test(files: RunFiles) -> float:
+def _test(files: RunResults) -> float:
     return float(files.evaluation["test_accuracy"])
 
 
-def _epochs(files: RunFiles) -> str:
+def _epochs(files: RunResults) -> str:
     done, planned = len(files.metrics), files.config.epochs
     return str(done) if done == planned else f"{done} of {planned}"
 
 
-SUMMARY_ROWS: list[tuple[str, Callable[[RunFiles], str]]] = [
+SUMMARY_ROWS: list[tuple[str, Callable[[RunResults], str]]] = [
     ("Write-up experiment", lambda f: p.title if (p := matching_preset(f.config)) else "none"),
     ("Classes", lambda f: str(f.config.classes)),
     ("Augmentation", lambda f: "yes" if f.config.augment else "no"),
@@ -186,6 +164,6 @@ SUMMARY_ROWS: list[tuple[str, Callable[[RunFiles], str]]] = [
     ("Write-up test accuracy", lambda f: percent(_reported(f).reported_test_accuracy)),
     ("Ours − write-up (test)", lambda f: points(_test(f) - _reported(f).reported_test_accuracy)),
     ("Training time", lambda f: duration(sum(float(row["seconds"]) for row in f.metrics))),
-    ("Device", lambda f: str(read_status(f)["device"])),
-    ("Status", lambda f: str(read_status(f)["status"])),
+    ("Device", lambda f: str(f.status["device"])),
+    ("Status", lambda f: str(f.status["status"])),
 ]

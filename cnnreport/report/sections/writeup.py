@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from cnnreport.analysis.seeds import Spread, group_by_experiment, mean_std, within_spread
+from cnnreport.analyses.seeds import Spread, group_by_experiment, mean_std, within_spread
 from cnnreport.config import PRESETS, matching_preset
 from cnnreport.errors import CnnReportError
-from cnnreport.runs import RunDir
-from cnnreport.sections import Section, Table
+from cnnreport.report.document import Section, Table
+from cnnreport.report.format import percent, points, spread
+from cnnreport.report.results import RunResults
 
 SECTION_ID = "writeup"
 TITLE = "The write-up's figures against ours"
@@ -14,9 +15,9 @@ NO_MATCH = "No run here re-runs one of the write-up's five experiments on full M
 HEADER = ["Experiment", "Seeds", "Train acc. (running)", "Write-up", "Test acc.", "Write-up", "Difference", "Verdict"]
 
 
-def last_epoch(run: RunDir, field: str) -> float:
+def last_epoch(files: RunResults, field: str) -> float:
     try:
-        return float(run.read_metrics()[-1][field])
+        return float(files.metrics[-1][field])
     except (CnnReportError, IndexError, KeyError):
         return float("nan")  # an unfinished run counts as no value, mean_std drops it
 
@@ -31,21 +32,22 @@ def verdict(ours: Spread, reported: float) -> str:
     return f"{direction}; {'within' if inside else 'outside'} the seed-to-seed spread (± {ours.std * 100:.2f} pp)"
 
 
-def writeup_section(runs: list[RunDir]) -> Section:
+def writeup_section(runs: list[RunResults]) -> Section:
     """One row per write-up experiment re-run here: mean ± std over seeds, beside the write-up."""
+    reader = {files.run: files for files in runs}
     matched = {}
-    for experiment in group_by_experiment(runs):
+    for experiment in group_by_experiment(reader):
         preset = matching_preset(experiment.config)
         if preset is not None:
             matched[preset.id] = (preset, experiment)
     rows = []
     for preset, experiment in (matched[key] for key in PRESETS if key in matched):  # the write-up's order
-        train = mean_std([last_epoch(run, "train_accuracy") for run in experiment.runs])
-        test = mean_std([last_epoch(run, "test_accuracy") for run in experiment.runs])
+        train = mean_std([last_epoch(reader[run], "train_accuracy") for run in experiment.runs])
+        test = mean_std([last_epoch(reader[run], "test_accuracy") for run in experiment.runs])
         reported = preset.reported_test_accuracy
         rows.append([
-            preset.title, str(test.n), train.format(), f"{preset.reported_train_accuracy:.2%}",
-            test.format(), f"{reported:.2%}", f"{(test.mean - reported) * 100:+.2f} pp", verdict(test, reported),
+            preset.title, str(test.n), spread(train), percent(preset.reported_train_accuracy),
+            spread(test), percent(reported), points(test.mean - reported), verdict(test, reported),
         ])  # fmt: skip
     if not rows:
         return Section(SECTION_ID, TITLE, notes=[NO_MATCH])
