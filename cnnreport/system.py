@@ -11,7 +11,6 @@ import os
 import platform
 import re
 import sys
-from importlib import metadata, util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +82,8 @@ def _installed_version(distribution: str, module: str) -> str:
     Reading the file, not importing the library, keeps torch out of the report's process; the
     file also carries the build's local tag (2.14.1+cpu) that the package metadata may lack.
     """
+    from importlib import metadata, util
+
     spec = util.find_spec(module)
     for folder in (spec.submodule_search_locations or []) if spec else []:
         with contextlib.suppress(OSError):

@@ -295,3 +295,55 @@ def test_installed_wheel_carries_its_templates(runs_copy: Path, tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert (target / "cnnreport" / "report" / "templates" / "report.html.j2").is_file()
     assert "run-1-tiny10-tsne" in (tmp_path / "wheel.html").read_text()
+
+
+def test_runs_come_in_the_write_ups_order_whatever_their_names(runs_copy: Path, tmp_path: Path, fast_tsne):
+    """Experiment 1, Experiment 2, Bonus 1, 2, 3 (shortened re-runs included), then the rest by name."""
+    runs = tmp_path / "runs"
+    configs = {
+        "a-bonus3": ExperimentConfig(batch_norm=True, epochs=2),
+        "b-other": ExperimentConfig(classes=4, augment=True, dropout=0.2, epochs=2),
+        "c-bonus1": ExperimentConfig(augment=True, limit=3000, epochs=2),
+        "d-exp2": ExperimentConfig(classes=4, epochs=2),
+        "e-bonus2": ExperimentConfig(augment=True, dropout=0.3, epochs=2),
+        "f-exp1-seed1": ExperimentConfig(seed=1, epochs=2),
+        "g-fashion": ExperimentConfig(dataset="fashion-mnist", epochs=2),
+        "z-exp1": ExperimentConfig(epochs=2),
+    }
+    for name, config in configs.items():
+        shutil.copytree(runs_copy / "tiny10", runs / name)
+        RunDir(runs / name).write_config(config, f"cnnreport train --name {name}")
+    expected = ["f-exp1-seed1", "z-exp1", "d-exp2", "c-bonus1", "e-bonus2", "a-bonus3", "b-other", "g-fashion"]
+    assert [run.name for run in report.writeup_order(report.select_runs(runs))] == expected
+    assert [run.name for run in report.writeup_order(report.select_runs(runs, reversed(configs)))] == expected
+    shown = ["e-bonus2", "b-other", "z-exp1", "c-bonus1"]  # named in scheduling order, as reproduce finishes them
+    document = Document(build(runs, *shown))
+    anchors = [link[1:] for link in document.links if link.startswith("#run-") and link.count("-") <= 3]
+    assert list(dict.fromkeys(anchors)) == ["run-1-z-exp1", "run-2-c-bonus1", "run-3-e-bonus2", "run-4-b-other"]
+
+
+def test_sections_only_read_the_caches_build_filled(runs_copy: Path, tmp_path: Path, monkeypatch, document, fast_tsne):
+    """A report writes the HTML and missing t-SNE caches, nothing else; the sections write nothing."""
+    runs = copy_runs(runs_copy, tmp_path)
+    (runs / "tiny4" / "tsne.npz").unlink()
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {str(p.relative_to(runs)): (p.stat().st_mtime_ns, p.stat().st_size) for p in runs.rglob("*")}
+
+    before = snapshot()
+    build(runs)
+    after = snapshot()
+    assert set(after) - set(before) == {"tiny4/tsne.npz"}
+    assert {k: v for k, v in after.items() if k in before} == before
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a section wrote into a run directory")
+
+    from cnnreport.report import caches
+
+    monkeypatch.setattr(RunDir, "write_arrays", refuse)
+    monkeypatch.setattr(RunDir, "write_json", refuse)
+    files = RunResults(RunDir(runs / "tiny10"))
+    caches.fill(files, tsne.TsneParams(int(SAMPLES)))  # finds the cache: writes nothing
+    assert files.tsne.cached
+    assert all(s.missing is None for s in catalog.writeup_sections(files, lambda _title: None))

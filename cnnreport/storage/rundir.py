@@ -13,14 +13,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import RunError
 from cnnreport.storage import locks
 from cnnreport.storage.atomic import atomic_write, remove_stale_temps, write_failure
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted")
@@ -127,11 +128,16 @@ class RunDir:
         self.write_json(self.status_file, {"status": status, **details})
 
     # ---- arrays ---------------------------------------------------------------------
+    # numpy is imported here, not at the top: the CLI's --help reads this module and needs no arrays.
     def write_arrays(self, path: Path, **arrays: np.ndarray) -> None:
+        import numpy as np
+
         atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
     def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
         """Load an .npz written by write_arrays; never unpickles objects."""
+        import numpy as np
+
         try:
             with np.load(path, allow_pickle=False) as npz:
                 return {key: npz[key] for key in npz.files}
