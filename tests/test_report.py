@@ -328,7 +328,8 @@ def test_sections_only_read_the_caches_build_filled(runs_copy: Path, tmp_path: P
     (runs / "tiny4" / "tsne.npz").unlink()
 
     def snapshot() -> dict[str, tuple[int, int]]:
-        return {str(p.relative_to(runs)): (p.stat().st_mtime_ns, p.stat().st_size) for p in runs.rglob("*")}
+        files = (p for p in runs.rglob("*") if p.is_file())
+        return {str(p.relative_to(runs)): (p.stat().st_mtime_ns, p.stat().st_size) for p in files}
 
     before = snapshot()
     build(runs)

@@ -117,8 +117,7 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
-    announce = lambda title: progress.stage(f"report: {title}")  # noqa: E731 - a one-line callback
-    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), announce)
+    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
 
@@ -137,6 +136,10 @@ class TrainingProgress:
 
     def stage(self, stage: str, detail: str = "") -> None:
         self.report(Update(self.name, stage, self.total, self.total, detail))
+
+    def report_step(self, title: str) -> None:
+        """A step of rendering this run's part of the report."""
+        self.stage(f"report: {title}")
 
 
 # ---- parallel execution ---------------------------------------------------------------

@@ -1,17 +1,15 @@
 """Helpers for the fault tests: real `cnnreport train` processes, the moments to stop them,
-checks that a run dir is intact, the CLI in-process, and tiny tmpfs mounts."""
+checks that a run dir is intact, the CLI in-process, and tiny tmpfs mounts (fixtures: conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,7 @@ from typer.testing import CliRunner, Result
 from cnnreport.cli import app
 from cnnreport.errors import RunError
 from cnnreport.ml.checkpoint import load_checkpoint
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
 from cnnreport.storage.rundir import RunDir
-from tests.idx_files import write_dataset
 
 EPOCHS = 4
 # Augmentation, dropout and batch norm draw on every random stream a resume must restore.
@@ -114,29 +110,6 @@ class Training:
         assert self.finish() == -signal.SIGKILL, f"training had already ended:\n{self.stderr}"
 
 
-@pytest.fixture
-def start_training(tmp_path: Path) -> Iterator[Callable[..., Training]]:
-    """Start `cnnreport train` in a subprocess; `pause` holds each atomic write before its rename."""
-    started: list[Training] = []
-
-    def start(runs_dir: Path, data_dir: Path, name: str, *extra: str, pause: float = 0.0) -> Training:
-        env = {**os.environ, "CNNREPORT_OFFLINE": "1"}
-        if pause:
-            env[PAUSE_BEFORE_RENAME] = str(pause)
-        log = tmp_path / f"{name}-{next(log_numbers)}.stderr"
-        with open(log, "wb") as stderr:
-            command = [sys.executable, "-m", "cnnreport", *train_command(runs_dir, data_dir, name, *extra)]
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
-        started.append(Training(process, RunDir(runs_dir / name), log))
-        return started[-1]
-
-    yield start
-    for training in started:
-        if training.process.poll() is None:
-            training.process.kill()
-            training.process.wait()
-
-
 # ---- moments in a run, read from outside --------------------------------------------------
 def epochs_saved(run: RunDir) -> int:
     """Epochs in metrics.json (0 before the first one)."""
@@ -212,42 +185,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
-# ---- shared data and the uninterrupted reference ------------------------------------------
-@pytest.fixture(scope="session")
-def fault_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """600 training and 100 test images: 30 steps an epoch, enough to land kills inside one."""
-    return write_dataset(tmp_path_factory.mktemp("fault-idx"), train=600, test=100)
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory: pytest.TempPathFactory, fault_data: Path) -> RunDir:
-    """The same training, uninterrupted, in its own process."""
-    runs_dir = tmp_path_factory.mktemp("reference-runs")
-    command = [sys.executable, "-m", "cnnreport", *train_command(runs_dir, fault_data, "reference")]
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert done.returncode == 0, done.stderr
-    return RunDir(runs_dir / "reference")
-
-
 # ---- tiny file systems --------------------------------------------------------------------
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
-    """Mount a tmpfs of `size` bytes (skip where mounting is not allowed); unmount afterwards."""
-    mounted: list[Path] = []
-
-    def mount(size: int) -> Path:
-        point = tmp_path / f"tmpfs{len(mounted)}"
-        point.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
-
-
 def remount(point: Path, options: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{options}", str(point)], check=True)

@@ -15,7 +15,7 @@ import torch
 from cnnreport.errors import WorkFailed
 from cnnreport.ml.checkpoint import save_checkpoint
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import temp_files
+from tests.faults.helpers import temp_files
 
 
 def refuse(code: int):

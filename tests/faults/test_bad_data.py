@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cnnreport.errors import DataError
 from cnnreport.ml.data import parse_idx, read_idx
-from tests.faults.conftest import assert_fails, cli, train_command
+from tests.faults.helpers import assert_fails, cli, train_command
 from tests.idx_files import idx_bytes
 
 IMAGES, LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"

@@ -11,7 +11,7 @@ import torch
 from cnnreport.errors import WorkFailed
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import (
+from tests.faults.helpers import (
     RUN_COMMANDS,
     assert_fails,
     assert_intact,

@@ -13,7 +13,7 @@ import pytest
 
 from cnnreport.config import ExperimentConfig
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import (
+from tests.faults.helpers import (
     RUN_COMMANDS,
     assert_fails,
     cli,

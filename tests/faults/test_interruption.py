@@ -13,7 +13,7 @@ import pytest
 
 from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import (
+from tests.faults.helpers import (
     EPOCHS,
     assert_intact,
     assert_same_training,

@@ -13,7 +13,7 @@ from pathlib import Path
 from cnnreport.jobs.reproduce import plan
 from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import assert_intact, epochs_saved
+from tests.faults.helpers import assert_intact, epochs_saved
 from tests.idx_files import write_dataset
 
 

@@ -15,7 +15,7 @@ import torch
 
 from cnnreport.errors import RunError
 from cnnreport.storage.rundir import RunDir
-from tests.faults.conftest import RUN_COMMANDS, assert_fails, cli, copy_run, run_command, train_command
+from tests.faults.helpers import RUN_COMMANDS, assert_fails, cli, copy_run, run_command, train_command
 
 
 class CreatesFile:
