@@ -153,12 +153,17 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def preset_of(config: ExperimentConfig) -> Preset | None:
+def preset_of(config: ExperimentConfig, ignoring: tuple[str, ...] = ()) -> Preset | None:
     """The write-up experiment whose study settings `config` has (any seed, dataset or --limit).
 
-    The one place that matches a config to a preset; the stricter lookups below build on it.
+    The one place that matches a config to a preset; `ignoring` leaves out settings such as
+    the epochs of a shortened re-run. The stricter lookups below build on it.
     """
-    return next((p for p in PRESETS.values() if p.config.study_settings() == config.study_settings()), None)
+
+    def settings(c: ExperimentConfig) -> dict[str, Any]:
+        return {k: v for k, v in c.study_settings().items() if k not in ignoring}
+
+    return next((p for p in PRESETS.values() if settings(p.config) == settings(config)), None)
 
 
 def matching_preset(config: ExperimentConfig) -> Preset | None:
@@ -181,11 +186,8 @@ def writeup_rank(config: ExperimentConfig) -> int:
     A shortened re-run (fewer epochs or --limit, as `reproduce --quick` trains) takes its
     experiment's place; runs on other datasets, or with other settings, come after all five.
     """
-    if config.dataset == "mnist":
-        for rank, preset in enumerate(PRESETS.values()):
-            if preset.config.replace(epochs=config.epochs, limit=config.limit) == config.replace(seed=0):
-                return rank
-    return len(PRESETS)
+    preset = preset_of(config, ignoring=("epochs",)) if config.dataset == "mnist" else None
+    return list(PRESETS.values()).index(preset) if preset is not None else len(PRESETS)
 
 
 def default_run_name(config: ExperimentConfig) -> str:
