@@ -35,8 +35,10 @@ def check_range(option: str, value: int, low: int | None = None, high: int | Non
     """Refuse an integer option outside its range (RANGES, or the bounds given) as bad input."""
     default_low, default_high = RANGES.get(option, (low, high))
     low, high = default_low if low is None else low, default_high if high is None else high
-    if not low <= value <= high:  # type: ignore[operator]
-        raise BadInput(f"{option} must be in {low}..{high}, not {value}")
+    if value < low:  # type: ignore[operator]
+        raise BadInput(f"{option} must be at least {low} (range {low}..{high}), not {value}")
+    if value > high:  # type: ignore[operator]
+        raise BadInput(f"{option} must be at most {high} (range {low}..{high}), not {value}")
 
 
 def range_text(option: str) -> str:

@@ -166,9 +166,9 @@ def train_run(
                 return list(state["metrics"])
             count = _pick_threads(run, state, threads, default_threads, on_notice or (lambda _text: None))
             data = load_study_data(data_dir, config.dataset, config.classes, config.limit)
+            model, optimizer, metrics, normalization = _restore(state, config, data, target)
             if state is None:  # only now: bad options or data leave no trace
                 run.write_config(config, command, count)
-            model, optimizer, metrics, normalization = _restore(state, config, data, target)
             run.write_status("running", device=str(target), threads=count)
         except BaseException:
             run.discard_if_untrained()  # a new run dir that never trained is not left behind

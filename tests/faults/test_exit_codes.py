@@ -45,7 +45,7 @@ def test_each_command_exits_0_when_it_succeeds(tmp_path: Path, fault_data: Path)
 
 BAD_INPUT = {
     "train: an impossible option value": (["train", "--classes", "3"], "--classes must be 10 or 4"),
-    "train: threads below 1": (["train", "--threads", "0"], "--threads must be in 1.."),
+    "train: threads below 1": (["train", "--threads", "0"], "--threads must be at least 1"),
     "train: an unknown device": (["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
     "train: no data in the data dir": (["train", "--data-dir", "{empty}"], "mnist data not found"),
     "train: a run that exists, without --resume": (["train", "--name", "reference"], "already exists"),
@@ -61,7 +61,7 @@ BAD_INPUT = {
     ),
     "inspect: an impossible untrained model": (["inspect", "--classes", "7"], "--classes must be 10 or 4"),
     "report: an unknown run": (["report", "nope"], "unknown run 'nope'"),
-    "reproduce: no parallel jobs": (["reproduce", "--jobs", "0"], "--jobs must be in 1..64"),
+    "reproduce: no parallel jobs": (["reproduce", "--jobs", "0"], "--jobs must be at least 1 (range 1..64)"),
 }
 
 

@@ -198,3 +198,32 @@ def test_a_run_without_a_checkpoint_is_reused_by_a_plain_train(tmp_path: Path, f
     assert run.read_status()["status"] == "finished" and run.read_config().epochs == 1
     assert torch.load(run.checkpoint_file, weights_only=True)["epoch"] == 1
     assert json.loads(run.config_file.read_text())["threads"] == 1
+
+
+# ---- 8: Ctrl-C in evaluate, inspect and report is exit 130 and one line --------------------
+@pytest.mark.parametrize("command", ["evaluate", "inspect", "report"])
+def test_ctrl_c_in_a_reading_command_exits_130_with_one_line(
+    tmp_path: Path, fault_data: Path, reference: RunDir, command: str
+) -> None:
+    run = copy_run(reference, tmp_path / "runs")
+    if command == "report":
+        args = ["report", "--runs-dir", tmp_path / "runs", "-o", tmp_path / "r.html", "--tsne-samples", "30"]
+        writing = lambda: any(tmp_path.glob(".r.html.*.tmp")) or bool(temp_files(run))  # noqa: E731
+    else:
+        args = run_command(command, tmp_path / "runs", fault_data)
+        writing = lambda: bool(temp_files(run))  # noqa: E731
+    log = tmp_path / "log"
+    process = start_paused(*args, log=log)
+    try:
+        deadline = time.monotonic() + 120
+        while not writing():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    error_line(log.read_text(), "interrupted:")
+    assert temp_files(run) == [] and not list(tmp_path.glob(".*.tmp"))

@@ -25,23 +25,32 @@ from tests.idx_files import idx_bytes, write_dataset
 
 # ---- 5: every numeric option has a range -------------------------------------------------
 OUT_OF_RANGE = {
-    "train --seed 2**32": (["train", "--seed", str(2**32)], "--seed must be in 0..4294967295"),
-    "train --seed 1e13": (["train", "--seed", "10000000000000"], "--seed must be in 0..4294967295"),
-    "train --threads 100000": (["train", "--threads", "100000"], "--threads must be in 1.."),
-    "train --threads 0": (["train", "--threads", "0"], "--threads must be in 1.."),
-    "train --epochs 0": (["train", "--epochs", "0"], "--epochs must be in 1..1000"),
-    "train --epochs 1001": (["train", "--epochs", "1001"], "--epochs must be in 1..1000"),
-    "train --batch-size 0": (["train", "--batch-size", "0"], "--batch-size must be in 1..60000"),
-    "train --limit 0": (["train", "--limit", "0"], "--limit must be in 1..60000"),
+    "train --seed 2**32": (["train", "--seed", str(2**32)], "at most 4294967295 (range 0..4294967295)"),
+    "train --seed 1e13": (
+        ["train", "--seed", "10000000000000"],
+        "at most 4294967295 (range 0..4294967295)",
+    ),
+    "train --threads 100000": (["train", "--threads", "100000"], "--threads must be at most"),
+    "train --threads 0": (["train", "--threads", "0"], "--threads must be at least 1 (range 1.."),
+    "train --epochs 0": (["train", "--epochs", "0"], "--epochs must be at least 1 (range 1..1000)"),
+    "train --epochs 1001": (["train", "--epochs", "1001"], "--epochs must be at most 1000 (range 1..1000)"),
+    "train --batch-size 0": (["train", "--batch-size", "0"], "--batch-size must be at least 1 (range 1..60000)"),
+    "train --limit 0": (["train", "--limit", "0"], "--limit must be at least 1 (range 1..60000)"),
     "train --lr inf": (["train", "--lr", "inf"], "--lr must be in (0, 10]"),
     "train --lr nan": (["train", "--lr", "nan"], "--lr must be in (0, 10]"),
     "train --lr 0": (["train", "--lr", "0"], "--lr must be in (0, 10]"),
     "train --dropout nan": (["train", "--dropout", "nan"], "--dropout must be in [0, 1)"),
-    "inspect --index -1": (["inspect", "--index", "-1"], "--index must be in 0..9999"),
-    "reproduce --jobs 65": (["reproduce", "--jobs", "65"], "--jobs must be in 1..64"),
-    "reproduce --seeds 0": (["reproduce", "--seeds", "0"], "--seeds must be in 1..100"),
-    "reproduce --tsne-samples 5": (["reproduce", "--tsne-samples", "5"], "--tsne-samples must be in 10..10000"),
-    "report --tsne-samples 10001": (["report", "--tsne-samples", "10001"], "--tsne-samples must be in 10..10000"),
+    "inspect --index -1": (["inspect", "--index", "-1"], "--index must be at least 0 (range 0..9999)"),
+    "reproduce --jobs 65": (["reproduce", "--jobs", "65"], "--jobs must be at most 64 (range 1..64)"),
+    "reproduce --seeds 0": (["reproduce", "--seeds", "0"], "--seeds must be at least 1 (range 1..100)"),
+    "reproduce --tsne-samples 5": (
+        ["reproduce", "--tsne-samples", "5"],
+        "--tsne-samples must be at least 10 (range",
+    ),
+    "report --tsne-samples 10001": (
+        ["report", "--tsne-samples", "10001"],
+        "--tsne-samples must be at most 10000",
+    ),
 }
 
 
