@@ -17,9 +17,9 @@ from pathlib import Path
 import jinja2
 
 from cnnreport import report_sections, report_summary
-from cnnreport.errors import BadInput
+from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.report_sections import RunFiles
-from cnnreport.runs import RunDir, atomic_write, list_runs, resolve_run
+from cnnreport.runs import RunDir, atomic_write, check_output, list_runs, resolve_run
 from cnnreport.sections import Section, Table
 from cnnreport.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
 
@@ -67,8 +67,9 @@ def build_report(
     """
     step = on_step or (lambda _message: None)
     check_samples(tsne_samples)  # bad input is refused before any work
-    if not output.parent.is_dir():
-        raise BadInput(f"cannot write {output}: folder {output.parent} does not exist")
+    check_output(output)
+    for run in runs:
+        check_run(run)
     files = [RunFiles(run) for run in runs]
     parts = []
     for position, run_files in enumerate(files, 1):
@@ -83,6 +84,23 @@ def build_report(
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
     _make_shareable(output)
     return output
+
+
+def check_run(run: RunDir) -> None:
+    """Refuse, before any work, a run whose JSON files are not cnnreport's or whose checkpoint
+    belongs to another config. Missing files are fine: the sections say what to run."""
+    for path in (run.status_file, run.metrics_file, run.evaluation_file, run.anatomy_file):
+        if path.exists():
+            run.read_json(path)
+    config = run.read_config()
+    if not run.checkpoint_file.exists():
+        return
+    try:
+        state = run.load_checkpoint()
+    except CnnReportError:  # unreadable: the report does not load it; the sections show the rest
+        return
+    if state["config"] != config.to_dict():
+        run.check_checkpoint(state)
 
 
 def _announcer(step: Step, prefix: str) -> Step:

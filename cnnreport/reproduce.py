@@ -8,8 +8,12 @@ again after an interruption continues where it stopped.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_module
 import signal
+import threading
+import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
+ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its reproduce still lives
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     report(Update(job.name, "training"))
     metrics = train_run(
         run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
-        command=settings.command, on_progress=progress,
+        command=settings.command, on_progress=progress, default_threads=settings.threads,
     )  # fmt: skip
     if needs_work(run):
         progress.stage("evaluating")
@@ -142,11 +147,24 @@ class TrainingProgress:
 _updates: Any = None  # the queue a worker process reports to, set by _init_worker
 
 
-def _init_worker(updates: Any) -> None:
+def _init_worker(updates: Any, parent: int) -> None:
     global _updates
     _updates = updates
     # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")  # the board shows progress; stray library warnings would garble it
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker within a second once its reproduce is gone (kill -9 leaves no cleanup).
+
+    An orphan would train on, then idle forever holding memory and its run's lock. Every
+    file a worker writes is atomic and the lock dies with it, so the run resumes later.
+    """
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _worker(job: Job, settings: Settings) -> RunPart:
@@ -167,7 +185,7 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,))
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
     pending = {pool.submit(_worker, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)
