@@ -27,6 +27,12 @@ from cnnreport.system import pick_device
 if TYPE_CHECKING:
     from cnnreport.report import RunPart
 
+click_errors: Any
+try:  # typer 0.2x carries its own copy of Click; older ones use Click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -187,12 +193,15 @@ TsneSamplesOption = Annotated[int, typer.Option(help="Test images in each run's 
 @app.command()
 def reproduce(
     output: OutputOption = Path("report.html"),
-    jobs: Annotated[Optional[int], typer.Option(help="Experiments trained in parallel [one per core].")] = None,
+    jobs: Annotated[
+        Optional[int], typer.Option(help="Runs trained in parallel, the cores split between them [one per core].")
+    ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds per experiment (mean ± std in the report).")] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
+    dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
@@ -205,8 +214,8 @@ def reproduce(
             raise BadInput("--seeds and --jobs must be at least 1")
         pick_device(device)
         check_samples(tsne_samples)
-        require_files(data_dir or default_data_dir(), "mnist")  # one error now, not one per run
-        planned = plan(seeds, quick)
+        planned = plan(seeds, quick, dataset)  # refuses an unknown dataset
+        require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
         processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
         settings = Settings(
@@ -255,4 +264,21 @@ def report(
 
 
 def main() -> None:
-    app()
+    """The console script: Click's usage errors become one `error:` line too (exit 2)."""
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # bare `cnnreport`: the help, as before
+        exc.show()
+        code = exc.exit_code
+    except click_errors.UsageError as exc:
+        hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
+        message = exc.format_message().rstrip(".") + hint
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        code = exc.exit_code
+    except click_errors.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click_errors.Abort:
+        err.print("Aborted!", highlight=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
