@@ -94,9 +94,15 @@ def test_an_unknown_dataset_is_one_line_before_any_run(tmp_path: Path, data_dir:
 
 
 @pytest.mark.slow
-def test_seeds_give_mean_and_std_and_a_verdict_against_the_write_up(tmp_path: Path, lean: None) -> None:
+def test_seeds_give_mean_and_std_and_a_verdict_against_the_write_up(
+    tmp_path: Path, lean: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The write-up's settings (not --quick: quick runs match no experiment) on a tiny synthetic set."""
-    tiny = write_dataset(tmp_path / "data", train=200, test=100)
+    from cnnreport import report
+
+    # Each run's own part (figures) is report's business; the verdict is in the study sections.
+    monkeypatch.setattr(report, "run_part", lambda files, *_: report.RunPart(files.run.name, "", [], [], [], [], ""))
+    tiny = write_dataset(tmp_path / "data", train=100, test=100)
     result = invoke(
         "reproduce", "--seeds", "2", "--jobs", "1", "--tsne-samples", "40", "--runs-dir", tmp_path / "runs",
         "--data-dir", tiny, "-o", tmp_path / "report.html",
@@ -104,9 +110,12 @@ def test_seeds_give_mean_and_std_and_a_verdict_against_the_write_up(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "runs").iterdir())) == 10
     html = (tmp_path / "report.html").read_text()
-    for preset in PRESETS.values():
-        row = html[html.index(f"<td>{preset.title}</td>") :].split("</tr>", 1)[0]
+    table = html[html.index('id="study-writeup"') :].split("</table>", 1)[0]
+    rows = {title: table[table.index(f'<th scope="row">{title}</th>') :].split("</tr>", 1)[0] for title in TITLES}
+    for row in rows.values():
         assert '<td class="num">2</td>' in row and "(n=2)" in row, row
-    # Synthetic squares are learnt almost perfectly, far above the write-up's 98.27 %.
-    experiment_1 = html[html.index(f"<td>{PRESETS['mnist10'].title}</td>") :].split("</tr>", 1)[0]
-    assert "pp higher; outside the seed-to-seed spread" in experiment_1, experiment_1
+    # 100 synthetic images are no MNIST: far from the write-up's 98.27 %, beyond any seed spread.
+    assert "outside the seed-to-seed spread" in rows[PRESETS["mnist10"].title]
+
+
+TITLES = [preset.title for preset in PRESETS.values()]
