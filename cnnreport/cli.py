@@ -35,6 +35,12 @@ from cnnreport.system import available_cores, pick_device
 if TYPE_CHECKING:
     from cnnreport.report import RunPart
 
+click_errors: Any
+try:  # typer 0.2x carries its own copy of Click; older ones use Click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -224,7 +230,10 @@ TsneSamplesOption = Annotated[
 def reproduce(
     output: OutputOption = Path("report.html"),
     jobs: Annotated[
-        Optional[int], typer.Option(help=f"Experiments trained in parallel, {range_text('--jobs')} [one per core].")
+        Optional[int],
+        typer.Option(
+            help=f"Runs trained in parallel, cores split between them, {range_text('--jobs')} [one per core]."
+        ),
     ] = None,
     seeds: Annotated[
         int, typer.Option(help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report).")
@@ -233,6 +242,7 @@ def reproduce(
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
+    dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
@@ -245,8 +255,8 @@ def reproduce(
         check_range("--tsne-samples", tsne_samples)
         pick_device(device)
         check_output(output)  # a report that cannot be written is refused before any training
-        require_files(data_dir or default_data_dir(), "mnist")  # one error now, not one per run
-        planned = plan(seeds, quick)
+        planned = plan(seeds, quick, dataset)  # refuses an unknown dataset
+        require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
         processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
         settings = Settings(
@@ -298,4 +308,21 @@ def report(
 
 
 def main() -> None:
-    app()
+    """The console script: Click's usage errors become one `error:` line too (exit 2)."""
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # bare `cnnreport`: the help, as before
+        exc.show()
+        code = exc.exit_code
+    except click_errors.UsageError as exc:
+        hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
+        message = exc.format_message().rstrip(".") + hint
+        display.error(err, message)
+        code = exc.exit_code
+    except click_errors.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click_errors.Abort:
+        err.print("Aborted!", highlight=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,8 +1,8 @@
 """Reproduce the whole write-up: plan the runs, train/evaluate/inspect them in parallel.
 
 Each run is written only by the one process that trains it (train_run holds the run's
-lock). Finished work is skipped, half-finished runs resume, so running the same command
-again after an interruption continues where it stopped.
+lock). Finished work is skipped without rewriting any of its files, half-finished runs
+resume, so running the same command again after an interruption continues where it stopped.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.errors import CnnReportError
 from cnnreport.runs import RunDir, create_run
 from cnnreport.tsne import DEFAULT_SAMPLES
 
@@ -51,13 +52,18 @@ class Update:
     detail: str = ""
 
 
-def plan(seeds: int = 1, quick: bool = False) -> list[Job]:
-    """The write-up's five experiments (times `seeds`), costliest first to finish soonest."""
+def plan(seeds: int = 1, quick: bool = False, dataset: str = "mnist") -> list[Job]:
+    """The write-up's five experiments (times `seeds`) on `dataset`, costliest first to finish soonest.
+
+    Another dataset's runs are named after it (`kmnist-mnist10`, like `train` names them), so
+    they never resume or skip an MNIST run of the same experiment.
+    """
     jobs = []
+    prefix = "" if dataset == "mnist" else f"{dataset}-"
     for preset in PRESETS.values():
         for seed in range(seeds):
-            config = preset.config.replace(seed=seed)
-            name = preset.id + (f"-seed{seed}" if seed else "")
+            config = preset.config.replace(seed=seed, dataset=dataset)
+            name = prefix + preset.id + (f"-seed{seed}" if seed else "")
             if quick:
                 config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
                 name = f"quick-{name}"
@@ -71,6 +77,24 @@ def relative_cost(config: ExperimentConfig) -> float:
     Starting the costliest jobs first keeps parallel workers evenly busy to the end.
     """
     return config.epochs * (1 + 0.15 * config.augment + 0.2 * config.batch_norm)
+
+
+def finished_metrics(run: RunDir, config: ExperimentConfig) -> list[dict[str, float]] | None:
+    """A finished run's metrics, read without rewriting anything; None when training has work to do.
+
+    train_run would also return them, but it rewrites metrics.json and run.json on the way.
+    Whatever is off (another config, a missing or damaged file, a kill after the last
+    checkpoint) is left to train_run, which resumes or explains it.
+    """
+    try:
+        if run.read_status().get("status") != "finished" or not run.checkpoint_file.exists():
+            return None
+        if run.read_config() != config:
+            return None
+        metrics = run.read_metrics()
+    except CnnReportError:
+        return None
+    return metrics if len(metrics) == config.epochs else None
 
 
 def needs_work(run: RunDir) -> bool:
@@ -113,10 +137,12 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     run = create_run(settings.runs_dir, job.name)
     progress = TrainingProgress(job.name, report)
     report(Update(job.name, "training"))
-    metrics = train_run(
-        run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
-        command=settings.command, on_progress=progress, default_threads=settings.threads,
-    )  # fmt: skip
+    metrics = finished_metrics(run, job.config)
+    if metrics is None:
+        metrics = train_run(
+            run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
+            command=settings.command, on_progress=progress, default_threads=settings.threads,
+        )  # fmt: skip
     if needs_work(run):
         progress.stage("evaluating")
         evaluate_run(run, settings.data_dir, settings.device)
