@@ -11,22 +11,38 @@ import contextlib
 import json
 import shlex
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
+import click
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from cnnreport import console
-from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, preset_config
-from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.config import (
+    LR_MAX,
+    PRESETS,
+    THREADS_PER_CORE,
+    ExperimentConfig,
+    check_range,
+    default_run_name,
+    preset_config,
+    range_text,
+)
+from cnnreport.errors import CnnReportError
+from cnnreport.storage.atomic import check_output
 from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
-from cnnreport.system import pick_device
+from cnnreport.system import available_cores, pick_device
 
 if TYPE_CHECKING:
     from cnnreport.report.document import RunPart
+
+click_errors: Any
+try:  # typer 0.2x carries its own copy of Click; older ones use Click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 app = typer.Typer(
     add_completion=False,
@@ -35,7 +51,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts show defaults in [brackets], not Rich markup
     help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
 )
-err = Console(stderr=True)
+err = console.plain_console(stderr=True)  # user text (names, paths, file contents) is never markup
 
 RunsDirOption = Annotated[
     Optional[Path],
@@ -53,14 +69,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
 
 
+INTERRUPTED = "interrupted: stopped before finishing; files already written are complete, run the command again"
+
+
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn our errors into one line on stderr and the documented exit code."""
+def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
+    """Turn every error into one line on stderr and an exit code of 1, 2 or 130; never a traceback."""
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
+            yield
+    except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
     except CnnReportError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # '[/x]' is no tag
+        console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.line(err, interrupted)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
+        raise typer.Exit(1) from None
 
 
 def command_line() -> str:
@@ -79,46 +109,57 @@ def train(
     augment: Annotated[
         Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")
     ] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Dropout before the output layer; 0 = none [0].")] = None,
+    dropout: Annotated[
+        Optional[float], typer.Option(help="Dropout before the output layer, in [0, 1); 0 = none [0].")
+    ] = None,
     batch_norm: Annotated[
         Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")
     ] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs to train [10].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per step [20].")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate [0.001].")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed [0].")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help=f"Epochs to train, {range_text('--epochs')} [10].")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help=f"Images per step, {range_text('--batch-size')} [20].")
+    ] = None,
+    lr: Annotated[Optional[float], typer.Option(help=f"Adam learning rate, in (0, {LR_MAX:g}] [0.001].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help=f"Random seed, {range_text('--seed')} [0].")] = None,
+    limit: Annotated[
+        Optional[int], typer.Option(help=f"Use only the first N training images, N in {range_text('--limit')}.")
+    ] = None,
     preset: Annotated[
         Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")
     ] = None,
     name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for training [every core].")] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"CPU threads for training, 1..{THREADS_PER_CORE}x the cores [every core; "
+            "on --resume the run's own count, which keeps the result exact]."
+        ),
+    ] = None,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
     device: DeviceOption = "auto",
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
-    from cnnreport.ml.data import default_data_dir
-    from cnnreport.ml.train import train_run
-    from cnnreport.system import set_threads
-
     with user_errors():
+        from cnnreport.ml.data import default_data_dir
+        from cnnreport.ml.train import train_run
+
         config = build_config(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
         )  # fmt: skip
-        if threads is not None and threads < 1:
-            raise BadInput(f"--threads must be at least 1, not {threads}")
+        if threads is not None:
+            check_range("--threads", threads, 1, THREADS_PER_CORE * available_cores())
         pick_device(device)  # refuse a bad --device before any folder is made
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
-        set_threads(threads)
         with console.epoch_progress(err) as progress:
             try:
                 metrics = train_run(
                     run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
                     command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
+                    threads=threads, on_notice=lambda text: console.line(err, f"note: {text}"),
                 )  # fmt: skip
             except KeyboardInterrupt:
                 progress.stop()
@@ -126,7 +167,7 @@ def train(
                     [*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line())
                 )
                 message = f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}"
-                err.print(message, markup=False, highlight=False, soft_wrap=True)  # one line, copyable
+                console.line(err, message)  # one line, copyable
                 raise typer.Exit(130) from None
         console.train_summary(err, run, metrics)
 
@@ -141,17 +182,17 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a run on clean train and test data; save predictions, features, metrics."""
-    from cnnreport.jobs.evaluate import evaluate_run
-    from cnnreport.ml.data import default_data_dir
-
     with user_errors():
+        from cnnreport.jobs.evaluate import evaluate_run
+        from cnnreport.ml.data import default_data_dir
+
         target = resolve_run(run, runs_dir or default_runs_dir())
-        with err.status(f"evaluating {target.name}"):
+        with err.status(console.literal(f"evaluating {target.name}")):
             result = evaluate_run(target, data_dir or default_data_dir(), device, dataset)
         if as_json:
             print(json.dumps(result))
         else:
-            console.evaluation(Console(), result)
+            console.evaluation(console.plain_console(), result)
 
 
 @app.command("inspect")
@@ -160,18 +201,19 @@ def inspect_command(
     classes: Annotated[int, typer.Option(help="Untrained model: 10 or 4.")] = 10,
     batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Untrained model: with BatchNorm.")] = False,
     dropout: Annotated[float, typer.Option(help="Untrained model: dropout probability.")] = 0.0,
-    index: Annotated[int, typer.Option(help="Test image whose layer outputs are saved.")] = 0,
+    index: Annotated[int, typer.Option(help=f"Test image whose layer outputs are saved, {range_text('--index')}.")] = 0,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Architecture table; for a run, also save one image's layer outputs and activation maps."""
-    from cnnreport.analyses.anatomy import untrained_architecture
-    from cnnreport.jobs.inspection import inspect_run
-    from cnnreport.ml.data import default_data_dir
-
     with user_errors():
+        from cnnreport.analyses.anatomy import untrained_architecture
+        from cnnreport.jobs.inspection import inspect_run
+        from cnnreport.ml.data import default_data_dir
+
+        check_range("--index", index)
         if run is None:
             summary = untrained_architecture(ExperimentConfig(classes=classes, batch_norm=batch_norm, dropout=dropout))
         else:
@@ -180,53 +222,63 @@ def inspect_command(
         if as_json:
             print(json.dumps(summary))
         else:
-            console.architecture(Console(), summary)
+            console.architecture(console.plain_console(), summary)
 
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
-TsneSamplesOption = Annotated[int, typer.Option(help="Test images in each run's t-SNE (cached per setting).")]
+TsneSamplesOption = Annotated[
+    int, typer.Option(help=f"Test images in each run's t-SNE, {range_text('--tsne-samples')} (cached per setting).")
+]
 
 
 @app.command()
 def reproduce(
     output: OutputOption = Path("report.html"),
-    jobs: Annotated[Optional[int], typer.Option(help="Experiments trained in parallel [one per core].")] = None,
-    seeds: Annotated[int, typer.Option(help="Seeds per experiment (mean ± std in the report).")] = 1,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"Runs trained in parallel, cores split between them, {range_text('--jobs')} [one per core]."
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report).")
+    ] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
+    dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
-    from cnnreport.analyses.tsne import check_samples
-    from cnnreport.jobs.reproduce import Settings, plan, run_all
-    from cnnreport.ml.data import default_data_dir, require_files
-    from cnnreport.system import available_cores
-
     with user_errors():
-        if seeds < 1 or (jobs is not None and jobs < 1):
-            raise BadInput("--seeds and --jobs must be at least 1")
+        from cnnreport.jobs.reproduce import Settings, plan, run_all
+        from cnnreport.ml.data import default_data_dir, require_files
+
+        check_range("--seeds", seeds)
+        if jobs is not None:
+            check_range("--jobs", jobs)
+        check_range("--tsne-samples", tsne_samples)
         pick_device(device)
-        check_samples(tsne_samples)
-        require_files(data_dir or default_data_dir(), "mnist")  # one error now, not one per run
-        planned = plan(seeds, quick)
+        check_output(output)  # a report that cannot be written is refused before any training
+        planned = plan(seeds, quick, dataset)  # refuses an unknown dataset
+        require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
         processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
         settings = Settings(
             runs, data_dir or default_data_dir(), device, threads=max(1, available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
-        err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
+        console.line(err, f"reproducing {len(planned)} runs in {runs}, {processes} at a time")
         with console.job_board(err, [job.name for job in planned]) as board:
             try:
                 outcome = run_all(planned, settings, processes, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
-                err.print("interrupted: finished epochs are saved; run the same command again to continue")
+                console.line(err, "interrupted: finished epochs are saved; run the same command again to continue")
                 raise typer.Exit(130) from None
         for name, failure in outcome.failures.items():
-            err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
+            console.error(err, f"{name}: {failure}")
         finished = [resolve_run(job.name, runs) for job in planned if job.name not in outcome.failures]
         if finished:
             render_report(finished, output, tsne_samples, outcome.parts)
@@ -239,9 +291,10 @@ def render_report(
 ) -> None:
     from cnnreport.report.build import build_report
 
-    with err.status("rendering the report") as status:
-        build_report(runs, output, on_step=status.update, tsne_samples=tsne_samples, ready=ready)
-    err.print(f"report written to {output}", highlight=False)
+    with err.status(console.literal("rendering the report")) as status:
+        step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
+        build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready)
+    console.line(err, f"report written to {output}")
 
 
 @app.command()
@@ -252,11 +305,30 @@ def report(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Turn run directories into one self-contained HTML report (never trains)."""
-    from cnnreport.report.build import select_runs
-
     with user_errors():
+        from cnnreport.report.build import select_runs
+
+        check_range("--tsne-samples", tsne_samples)
+        check_output(output)
         render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
 
 
 def main() -> None:
-    app()
+    """The console script: Click's usage errors become one `error:` line too (exit 2)."""
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # bare `cnnreport`: the help, as before
+        exc.show()
+        code = exc.exit_code
+    except click_errors.UsageError as exc:
+        hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
+        message = exc.format_message().rstrip(".") + hint
+        console.error(err, message)
+        code = exc.exit_code
+    except click_errors.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click_errors.Abort:
+        err.print("Aborted!", highlight=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

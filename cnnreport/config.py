@@ -54,6 +54,40 @@ def class_names(dataset: str, classes: int) -> list[str]:
     return ["{" + ",".join(names[i] for i in group) + "}" for group in DIGIT_GROUPS]
 
 
+# The accepted range of every numeric option (inclusive). Values beyond them are typos or
+# break something (seeds past 2**32 overflow the per-epoch seed, 100000 threads crash torch).
+SEED_MAX = 2**32 - 1
+TRAIN_IMAGES = 60_000  # every supported dataset's training set
+RANGES: dict[str, tuple[int, int]] = {
+    "--epochs": (1, 1000),
+    "--batch-size": (1, TRAIN_IMAGES),
+    "--seed": (0, SEED_MAX),
+    "--limit": (1, TRAIN_IMAGES),
+    "--jobs": (1, 64),
+    "--seeds": (1, 100),
+    "--tsne-samples": (10, 10_000),
+    "--index": (0, 9_999),
+}
+LR_MAX = 10.0  # Adam steps are about lr in size; far beyond 1 nothing is learned
+THREADS_PER_CORE = 4  # --threads may oversubscribe the cores this much, no more
+
+
+def check_range(option: str, value: int, low: int | None = None, high: int | None = None) -> None:
+    """Refuse an integer option outside its range (RANGES, or the bounds given) as bad input."""
+    default_low, default_high = RANGES.get(option, (low, high))
+    low, high = default_low if low is None else low, default_high if high is None else high
+    if value < low:  # type: ignore[operator]
+        raise BadInput(f"{option} must be at least {low} (range {low}..{high}), not {value}")
+    if value > high:  # type: ignore[operator]
+        raise BadInput(f"{option} must be at most {high} (range {low}..{high}), not {value}")
+
+
+def range_text(option: str) -> str:
+    """The range of an option for its --help text."""
+    low, high = RANGES[option]
+    return f"{low}..{high}"
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything that decides what a training run computes."""
@@ -74,15 +108,16 @@ class ExperimentConfig:
             (self.dataset not in DATASETS, f"--dataset must be one of {', '.join(DATASETS)}"),
             (self.classes not in (10, 4), f"--classes must be 10 or 4, not {self.classes}"),
             (not 0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), not {self.dropout}"),
-            (self.epochs < 1, f"--epochs must be at least 1, not {self.epochs}"),
-            (self.batch_size < 1, f"--batch-size must be at least 1, not {self.batch_size}"),
-            (not self.lr > 0.0, f"--lr must be positive, not {self.lr}"),
-            (self.seed < 0, f"--seed must be non-negative, not {self.seed}"),
-            (self.limit is not None and self.limit < 1, f"--limit must be at least 1, not {self.limit}"),
+            (not 0.0 < self.lr <= LR_MAX, f"--lr must be in (0, {LR_MAX:g}], not {self.lr}"),
         ]
         for failed, message in problems:
             if failed:
                 raise BadInput(message)
+        check_range("--epochs", self.epochs)
+        check_range("--batch-size", self.batch_size)
+        check_range("--seed", self.seed)
+        if self.limit is not None:
+            check_range("--limit", self.limit)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -9,11 +9,32 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from cnnreport.storage.rundir import RunDir
 
 if TYPE_CHECKING:  # only for the annotation: importing the training loop would load torch for --help
     from cnnreport.ml.train import Progress as EpochProgress
+
+
+def plain_console(stderr: bool = False) -> Console:
+    """A console that prints every string literally: run names and paths may hold '[red]' or '[/x]'."""
+    return Console(stderr=stderr, markup=False, highlight=False)
+
+
+def literal(text: str) -> Text:
+    """Text shown as is, for places (spinners) that would otherwise parse markup in a string."""
+    return Text(text)
+
+
+def line(console: Console, text: str) -> None:
+    """One literal line, never wrapped, so a command in it stays copyable."""
+    console.print(literal(text), soft_wrap=True)
+
+
+def error(console: Console, message: str) -> None:
+    """The one-line error: a red 'error:' and the message, literally."""
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
 
 
 class EpochBars:
@@ -42,10 +63,10 @@ class EpochBars:
 
 def progress_columns() -> tuple[Any, ...]:
     return (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
+        TextColumn("{task.fields[stats]}", markup=False),
         TimeRemainingColumn(),
     )
 
@@ -63,22 +84,29 @@ def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]
         f"{run.name}: {len(metrics)} epochs, running train accuracy {last['train_accuracy']:.2%}, "
         f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
         highlight=False,
+        markup=False,
+        soft_wrap=True,  # one line: the path stays copyable
     )
 
 
 def evaluation(console: Console, result: dict[str, Any]) -> None:
-    table = Table(title=f"{result['run']}: test accuracy {result['test_accuracy']:.2%}")
+    table = Table(title=literal(f"{result['run']}: test accuracy {result['test_accuracy']:.2%}"))
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="right")
     for row in result["per_class"]:
         table.add_row(
-            row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", str(row["support"])
+            literal(row["class"]),
+            f"{row['precision']:.4f}",
+            f"{row['recall']:.4f}",
+            f"{row['f1']:.4f}",
+            str(row["support"]),
         )
     console.print(table)
     console.print(
         f"train accuracy (clean) {result['train_accuracy']:.2%}, running {result['running_train_accuracy']:.2%}; "
         f"ECE {result['ece']:.4f}, NLL {result['nll']:.4f}; {result['params_total']:,} parameters",
         highlight=False,
+        markup=False,
     )
     analyses(console, result)
 
@@ -88,18 +116,21 @@ def analyses(console: Console, result: dict[str, Any]) -> None:
     kinds = result.get("robustness", {}).get("kinds", {})
     if kinds:
         worst = ", ".join(f"{kind} {k['strengths'][-1]:g}: {k['accuracy'][-1]:.2%}" for kind, k in kinds.items())
-        console.print(f"robustness at the strongest level ({worst})", highlight=False)
+        console.print(f"robustness at the strongest level ({worst})", highlight=False, markup=False)
     merged = result.get("merged_groups")
     if merged:
         console.print(
             f"on the four groups: {merged['accuracy_argmax']:.2%} (argmax then group), "
             f"{merged['accuracy_summed']:.2%} (summed probabilities)",
             highlight=False,
+            markup=False,
         )
     if "efficiency" in result:
         cost = result["efficiency"]
         console.print(
-            f"{cost['mult_adds']:,} multiply-adds per image; {cost['train_seconds']:.0f}s of training", highlight=False
+            f"{cost['mult_adds']:,} multiply-adds per image; {cost['train_seconds']:.0f}s of training",
+            highlight=False,
+            markup=False,
         )
 
 
@@ -109,7 +140,7 @@ def architecture(console: Console, summary: dict[str, Any]) -> None:
     table.add_column("Output shape")
     table.add_column("Param #", justify="right")
     for layer in summary["layers"]:
-        table.add_row(layer["name"], str(layer["output_shape"]), f"{layer['params']:,}")
+        table.add_row(literal(layer["name"]), str(layer["output_shape"]), f"{layer['params']:,}")
     console.print(table)
     sizes = summary["sizes_mb"]
     console.print(
@@ -118,6 +149,7 @@ def architecture(console: Console, summary: dict[str, Any]) -> None:
         f"Input size (MB): {sizes['input']:.2f}  Forward/backward pass size (MB): {sizes['forward_backward']:.2f}  "
         f"Params size (MB): {sizes['params']:.2f}  Estimated total size (MB): {sizes['total']:.2f}",
         highlight=False,
+        markup=False,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import invoke
+from tests.helpers import invoke, pytest_runtest_makereport  # noqa: F401 - the CI hook, registered here
 from tests.idx_files import write_dataset
 
 os.environ["CNNREPORT_OFFLINE"] = "1"  # tests never try to download datasets

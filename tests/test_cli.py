@@ -9,11 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import typer
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from cnnreport.cli import app
+from cnnreport.config import PRESETS
+from cnnreport.ml.data import load_study_data
+from cnnreport.ml.inference import predict
+from cnnreport.ml.model import load_model
 from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
-from tests.idx_files import idx_bytes
+from tests.idx_files import idx_bytes, write_dataset
 
 
 def test_run_dir_holds_what_a_report_needs(trained_runs: Path) -> None:
@@ -42,9 +48,19 @@ def test_evaluate_json_agrees_with_sklearn(trained_runs: Path, data_dir: Path) -
     assert np.allclose([c["precision"] for c in report["per_class"]], precision)
     assert np.allclose([c["f1"] for c in report["per_class"]], f1)
     assert report["test_accuracy"] == pytest.approx((predicted == saved["labels"]).mean())
-    assert 0 <= report["train_accuracy"] <= 1 and 0 <= report["running_train_accuracy"] <= 1
+    run = RunDir(trained_runs / "tiny4")
+    assert report["running_train_accuracy"] == run.read_metrics()[-1]["train_accuracy"]  # the last epoch's
+    assert report["train_accuracy"] == pytest.approx(clean_train_accuracy(run, data_dir), abs=1e-12)
     assert (report["params_total"], report["params_trainable"]) == (4368, 4368)
     assert saved["features"].shape == (200, 16)
+
+
+def clean_train_accuracy(run: RunDir, data_dir: Path) -> float:
+    """Accuracy on the training images as they are, recomputed from the checkpoint alone."""
+    model, config, state = load_model(run)
+    data = load_study_data(data_dir, config.dataset, config.classes, config.limit)
+    logits, _ = predict(model, data.train_images, tuple(state["normalization"]))
+    return float((logits.argmax(1) == data.train_labels).double().mean())
 
 
 def test_inspect_saves_layer_outputs_and_prints_the_table(trained_runs: Path, data_dir: Path) -> None:
@@ -115,3 +131,65 @@ def test_truncated_checkpoint_exits_2(tmp_path: Path, trained_runs: Path, data_d
     checkpoint.write_bytes(checkpoint.read_bytes()[:500])
     result = invoke("evaluate", "tiny10", "--runs-dir", tmp_path / "runs", "--data-dir", data_dir)
     assert result.exit_code == 2 and "checkpoint.pt" in result.output and "Traceback" not in result.output
+
+
+def test_runs_and_data_default_to_folders_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CNNREPORT_RUNS_DIR", raising=False)
+    monkeypatch.delenv("CNNREPORT_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    write_dataset(tmp_path / "data")  # ./data, flat
+    assert invoke("train", "--epochs", "1", "--limit", "40", "--threads", "1").exit_code == 0
+    assert RunDir(tmp_path / "runs" / "mnist10-e1-limit40").read_status()["status"] == "finished"
+    result = invoke("evaluate", "mnist10-e1-limit40", "--json")  # found in ./runs, scored on ./data
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "mnist10-e1-limit40" / "evaluation.json").is_file()
+
+
+def test_runs_and_data_folders_come_from_the_environment(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CNNREPORT_RUNS_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("CNNREPORT_DATA_DIR", str(data_dir))
+    monkeypatch.chdir(tmp_path)
+    assert invoke("train", "--epochs", "1", "--limit", "40", "--threads", "1").exit_code == 0
+    assert (tmp_path / "elsewhere" / "mnist10-e1-limit40" / "checkpoint.pt").is_file()
+    assert not (tmp_path / "runs").exists()
+    assert invoke("evaluate", "mnist10-e1-limit40").exit_code == 0
+
+
+def test_a_preset_with_an_option_that_overrides_it(tmp_path: Path, data_dir: Path) -> None:
+    common = ["--runs-dir", tmp_path, "--data-dir", data_dir, "--threads", "1"]
+    result = invoke("train", "--preset", "dropout-augment", "--epochs", "1", "--limit", "40", *common)
+    assert result.exit_code == 0, result.output
+    config = RunDir(tmp_path / "mnist10-aug-drop0.3-e1-limit40").read_config()
+    assert config == PRESETS["dropout-augment"].config.replace(epochs=1, limit=40)  # augment, dropout 0.3 kept
+
+
+def test_evaluate_on_another_dataset(tmp_path: Path, trained_runs: Path) -> None:
+    shutil.copytree(trained_runs / "tiny10", tmp_path / "runs" / "tiny10")
+    fashion = write_dataset(tmp_path / "fashion", layout="torchvision", dataset="fashion-mnist")
+    common = ["--runs-dir", tmp_path / "runs", "--data-dir", fashion]
+    result = invoke("evaluate", "tiny10", "--dataset", "fashion-mnist", "--json", *common)
+    assert result.exit_code == 0, result.output  # the folder holds no MNIST: it was not read
+    report = json.loads(result.stdout)
+    assert report["dataset"] == "fashion-mnist" and report["class_names"][9] == "Ankle boot"
+    saved = RunDir(tmp_path / "runs" / "tiny10").read_json(RunDir(tmp_path / "runs" / "tiny10").evaluation_file)
+    assert saved["dataset"] == "fashion-mnist"
+
+
+COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cnnreport")
+def test_every_command_has_help_listing_its_options(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: ") and result.stderr == ""
+    click_command = typer.main.get_command(app)
+    for name in command:
+        click_command = click_command.commands[name]  # type: ignore[attr-defined]
+    for param in click_command.params:
+        for option in [*param.opts, *param.secondary_opts] if param.param_type_name == "option" else []:
+            assert option in result.stdout, option

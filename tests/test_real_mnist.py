@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.ml.data import load_split
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.ml.data import load_split, load_study_data, normalization_of
+from cnnreport.storage.rundir import RunDir
 from tests.helpers import REAL_MNIST, invoke
 
 RAW = REAL_MNIST / "MNIST" / "raw"
@@ -33,6 +35,13 @@ def test_official_sizes_and_class_counts() -> None:
     assert test.labels.bincount().tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+def test_normalisation_constants_are_the_training_sets_own() -> None:
+    """The README's 0.1307 / 0.3081: mean and std of the 60,000 training images, in [0, 1] units."""
+    data = load_study_data(REAL_MNIST, "mnist", 10)
+    mean, std = normalization_of(data.train_images)
+    assert (round(mean, 4), round(std, 4)) == (0.1307, 0.3081)
+
+
 @pytest.mark.slow
 def test_one_short_epoch_on_real_mnist_learns(tmp_path: Path) -> None:
     common = ["--runs-dir", tmp_path, "--data-dir", REAL_MNIST]
@@ -41,3 +50,6 @@ def test_one_short_epoch_on_real_mnist_learns(tmp_path: Path) -> None:
     result = invoke("evaluate", "real", "--json", *common)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["test_accuracy"] > 0.85
+    first_images = load_study_data(REAL_MNIST, "mnist", 10, limit=10000).train_images
+    stored = load_checkpoint(RunDir(tmp_path / "real"))["normalization"]
+    assert stored == pytest.approx(normalization_of(first_images))  # of the images it trained on

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from cnnreport.config import PRESETS
-from cnnreport.jobs.reproduce import QUICK_EPOCHS, plan
+from cnnreport.jobs.reproduce import QUICK_EPOCHS, QUICK_IMAGES, plan
 from cnnreport.ml.train import train_run
 from cnnreport.report import build
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
+from tests.test_report import Document
 from tests.test_train import StopAfter
 
 
@@ -32,42 +34,60 @@ def test_plan_covers_every_preset_and_seed() -> None:
     assert all(j.name.startswith("quick-") and j.config.epochs <= QUICK_EPOCHS and j.config.limit for j in quick)
 
 
+@dataclass(frozen=True)
+class Reproduced:
+    """A finished quick reproduce, and the epoch saved before its interrupted run resumed."""
+
+    folder: Path
+    first_epoch_before_resume: dict[str, float]
+
+
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def reproduced(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Reproduced:
     folder = tmp_path_factory.mktemp("reproduce")
     interrupted = create_run(folder / "runs", "quick-mnist4")
     config = next(job.config for job in plan(quick=True) if job.name == "quick-mnist4")
     with pytest.raises(KeyboardInterrupt):
         train_run(interrupted, config, data_dir=data_dir, on_epoch=StopAfter(1))
+    [first_epoch] = interrupted.read_metrics()
     result = reproduce(folder, data_dir)
     assert result.exit_code == 0, result.output
-    return folder
+    return Reproduced(folder, first_epoch)
 
 
-def test_report_holds_all_five_experiments(reproduced: Path) -> None:
-    html = (reproduced / "report.html").read_text()
+def test_report_holds_all_five_experiments_each_marked_quick(reproduced: Reproduced) -> None:
+    html = (reproduced.folder / "report.html").read_text()
+    ids = Document(html).ids
     for preset in PRESETS:
-        assert f"quick-{preset}" in html
-    assert re.search(r"quick", html, re.IGNORECASE)
+        assert any(re.fullmatch(rf"run-\d-quick-{preset}", i) for i in ids), preset
+    # The summary's "Write-up experiment" row says, for each of the five runs, why it is no match.
+    marked = f"a quick run on the first {QUICK_IMAGES:,} training images only (--limit, reproduce --quick)"
+    assert html.count(marked) == len(PRESETS)
 
 
-def test_interrupted_run_was_resumed_not_restarted(reproduced: Path) -> None:
-    run = RunDir(reproduced / "runs" / "quick-mnist4")
+def test_interrupted_run_was_resumed_not_restarted(reproduced: Reproduced) -> None:
+    run = RunDir(reproduced.folder / "runs" / "quick-mnist4")
     epochs = run.read_metrics()
     assert [e["epoch"] for e in epochs] == [1, 2] and run.read_status()["status"] == "finished"
     assert run.read_json(run.status_file)["epochs_done"] == 2
+    # A restart would have trained epoch 1 again: new losses, a new duration to the last digit.
+    assert epochs[0] == reproduced.first_epoch_before_resume
 
 
-def test_second_reproduce_only_rerenders(reproduced: Path, data_dir: Path) -> None:
-    runs = sorted((reproduced / "runs").iterdir())
-    stamps = {p: (p / "checkpoint.pt").stat().st_mtime_ns for p in runs}
-    evaluated = {p: (p / "evaluation.json").stat().st_mtime_ns for p in runs}
-    report_before = (reproduced / "report.html").stat().st_mtime_ns
-    result = reproduce(reproduced, data_dir)
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder` (lock files aside) with its bytes and modification time."""
+    files = (p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock")
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
+
+
+def test_second_reproduce_only_rerenders(reproduced: Reproduced, data_dir: Path) -> None:
+    before = snapshot(reproduced.folder / "runs")
+    assert {"mnist10", "batchnorm"} <= {Path(name).parent.name.removeprefix("quick-") for name in before}
+    report_before = (reproduced.folder / "report.html").stat().st_mtime_ns
+    result = reproduce(reproduced.folder, data_dir)
     assert result.exit_code == 0, result.output
-    assert stamps == {p: (p / "checkpoint.pt").stat().st_mtime_ns for p in runs}
-    assert evaluated == {p: (p / "evaluation.json").stat().st_mtime_ns for p in runs}
-    assert (reproduced / "report.html").stat().st_mtime_ns > report_before
+    assert snapshot(reproduced.folder / "runs") == before  # metrics.json and run.json included
+    assert (reproduced.folder / "report.html").stat().st_mtime_ns > report_before
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, matching_preset
+from cnnreport.errors import RunError
 from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.train import train_run
 from cnnreport.storage.rundir import RunDir, create_run
@@ -52,8 +53,10 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, d
 def test_resume_with_different_options_is_refused(tmp_path: Path, data_dir: Path) -> None:
     run = create_run(tmp_path, "r")
     train_run(run, ExperimentConfig(epochs=1), data_dir=data_dir)
-    with pytest.raises(Exception, match="different options"):
+    before = {path.name: path.read_bytes() for path in run.path.iterdir() if path.name != ".lock"}
+    with pytest.raises(RunError, match="run .r. was started with different options; resume it with the same ones"):
         train_run(run, ExperimentConfig(epochs=1, lr=0.01), data_dir=data_dir, resume=True)
+    assert {path.name: path.read_bytes() for path in run.path.iterdir() if path.name != ".lock"} == before
 
 
 def test_default_names_use_preset_ids() -> None:

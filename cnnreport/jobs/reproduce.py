@@ -1,15 +1,19 @@
 """Reproduce the whole write-up: plan the runs, train/evaluate/inspect them in parallel.
 
 Each run is written only by the one process that trains it (train_run holds the run's
-lock). Finished work is skipped, half-finished runs resume, so running the same command
-again after an interruption continues where it stopped.
+lock). Finished work is skipped without rewriting any of its files, half-finished runs
+resume, so running the same command again after an interruption continues where it stopped.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_module
 import signal
+import threading
+import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES
 from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.errors import CnnReportError
 from cnnreport.storage.rundir import RunDir, create_run
 
 if TYPE_CHECKING:
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
+ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its reproduce still lives
 
 
 @dataclass(frozen=True)
@@ -46,13 +52,18 @@ class Update:
     detail: str = ""
 
 
-def plan(seeds: int = 1, quick: bool = False) -> list[Job]:
-    """The write-up's five experiments (times `seeds`), costliest first to finish soonest."""
+def plan(seeds: int = 1, quick: bool = False, dataset: str = "mnist") -> list[Job]:
+    """The write-up's five experiments (times `seeds`) on `dataset`, costliest first to finish soonest.
+
+    Another dataset's runs are named after it (`kmnist-mnist10`, like `train` names them), so
+    they never resume or skip an MNIST run of the same experiment.
+    """
     jobs = []
+    prefix = "" if dataset == "mnist" else f"{dataset}-"
     for preset in PRESETS.values():
         for seed in range(seeds):
-            config = preset.config.replace(seed=seed)
-            name = preset.id + (f"-seed{seed}" if seed else "")
+            config = preset.config.replace(seed=seed, dataset=dataset)
+            name = prefix + preset.id + (f"-seed{seed}" if seed else "")
             if quick:
                 config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
                 name = f"quick-{name}"
@@ -66,6 +77,24 @@ def relative_cost(config: ExperimentConfig) -> float:
     Starting the costliest jobs first keeps parallel workers evenly busy to the end.
     """
     return config.epochs * (1 + 0.15 * config.augment + 0.2 * config.batch_norm)
+
+
+def finished_metrics(run: RunDir, config: ExperimentConfig) -> list[dict[str, float]] | None:
+    """A finished run's metrics, read without rewriting anything; None when training has work to do.
+
+    train_run would also return them, but it rewrites metrics.json and run.json on the way.
+    Whatever is off (another config, a missing or damaged file, a kill after the last
+    checkpoint) is left to train_run, which resumes or explains it.
+    """
+    try:
+        if run.read_status().get("status") != "finished" or not run.checkpoint_file.exists():
+            return None
+        if run.read_config() != config:
+            return None
+        metrics = run.read_metrics()
+    except CnnReportError:
+        return None
+    return metrics if len(metrics) == config.epochs else None
 
 
 def needs_work(run: RunDir) -> bool:
@@ -108,10 +137,12 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     run = create_run(settings.runs_dir, job.name)
     progress = TrainingProgress(job.name, report)
     report(Update(job.name, "training"))
-    metrics = train_run(
-        run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
-        command=settings.command, on_progress=progress,
-    )  # fmt: skip
+    metrics = finished_metrics(run, job.config)
+    if metrics is None:
+        metrics = train_run(
+            run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
+            command=settings.command, on_progress=progress, default_threads=settings.threads,
+        )  # fmt: skip
     if needs_work(run):
         progress.stage("evaluating")
         evaluate_run(run, settings.data_dir, settings.device)
@@ -146,11 +177,24 @@ class TrainingProgress:
 _updates: Any = None  # the queue a worker process reports to, set by _init_worker
 
 
-def _init_worker(updates: Any) -> None:
+def _init_worker(updates: Any, parent: int) -> None:
     global _updates
     _updates = updates
     # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")  # the board shows progress; stray library warnings would garble it
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker within a second once its reproduce is gone (kill -9 leaves no cleanup).
+
+    An orphan would train on, then idle forever holding memory and its run's lock. Every
+    file a worker writes is atomic and the lock dies with it, so the run resumes later.
+    """
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _worker(job: Job, settings: Settings) -> RunPart:
@@ -171,7 +215,7 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,))
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
     pending = {pool.submit(_worker, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)

@@ -46,8 +46,9 @@ def apply(images: torch.Tensor, params: AffineParams) -> torch.Tensor:
     cos, sin = torch.cos(radians), torch.sin(radians)
     # grid_sample wants, for each output pixel, the input location it samples, in
     # coordinates normalised to [-1, 1]: the inverse transform of the pixel's centre (undo
-    # the shift, then rotate back). Written out, this is what F.affine_grid computes, at a
-    # third of its cost on batches of 20, where its tiny batched matrix product dominates.
+    # the shift, then rotate back). Written out, this is what F.affine_grid computes, but
+    # cheaper on batches of 20, where its tiny batched matrix product dominates
+    # (benchmarks/kernels.py measures both side by side).
     shift = params.shift.to(images)
     dx = _pixel_centres(width, images).view(1, 1, width) - (shift[:, 0] * (2 / width)).view(n, 1, 1)
     dy = _pixel_centres(height, images).view(1, height, 1) - (shift[:, 1] * (2 / height)).view(n, 1, 1)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import math
+import pickle
+import pickletools
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from cnnreport.errors import RunError
-from cnnreport.storage.atomic import atomic_write
 from cnnreport.storage.rundir import SCHEMA_VERSION, RunDir, check_metrics, is_number
 
 CHECKPOINT_TYPES = {
@@ -28,7 +32,7 @@ def save_checkpoint(run: RunDir, state: dict[str, Any]) -> None:
     # an opaque RuntimeError, while a plain write raises the OSError atomic_write reports.
     buffer = io.BytesIO()
     torch.save({"schema_version": SCHEMA_VERSION, **state}, buffer)
-    atomic_write(run.checkpoint_file, lambda f: f.write(buffer.getbuffer()))
+    run.write_file(run.checkpoint_file, lambda f: f.write(buffer.getbuffer()))
 
 
 def load_checkpoint(run: RunDir) -> dict[str, Any]:
@@ -37,7 +41,9 @@ def load_checkpoint(run: RunDir) -> dict[str, Any]:
     if not path.exists():
         raise RunError(f"{path}: no checkpoint (was the run trained?)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's advice is not for our users; our line says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise RunError(_unloadable(path, exc)) from None
     if not isinstance(state, dict) or state.get("schema_version") != SCHEMA_VERSION:
@@ -60,13 +66,44 @@ def _check_fields(path: Path, state: dict[str, Any]) -> None:
         raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
     if len(state["normalization"]) != 2 or not all(is_number(v) for v in state["normalization"]):
         raise RunError(f"{path}: checkpoint's 'normalization' is not a (mean, std) pair")
+    mean, std = state["normalization"]
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise RunError(f"{path}: checkpoint's normalization (mean {mean}, std {std}) needs finite values, std > 0")
+    if not all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()):
+        raise RunError(f"{path}: checkpoint's weights hold NaN or infinite values")
 
 
 def _unloadable(path: Path, exc: Exception) -> str:
-    """One line on why torch.load refused a checkpoint, without torch's advice to load it unsafely."""
-    text = str(exc)
-    if "WeightsUnpickler error:" in text:
-        detail = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()[0].split(". ")[0]
-        return f"{path}: refused: it holds more than tensors and plain data ({detail}); loading it could run code"
-    first_line = (text.strip().splitlines() or [""])[0]
+    """One line on why torch.load refused a checkpoint, told by the exception's type, not its text."""
+    if isinstance(exc, pickle.UnpicklingError):  # the weights-only unpickler met something else
+        foreign = _foreign_globals(path)
+        if foreign is None:
+            return f"{path}: unreadable checkpoint (damaged, or not a torch checkpoint)"
+        detail = f" (it would import {', '.join(foreign[:3])})" if foreign else ""
+        return f"{path}: refused: it holds more than tensors and plain data{detail}; loading it could run code"
+    first_line = (str(exc).strip().splitlines() or [""])[0]
     return f"{path}: unreadable checkpoint ({type(exc).__name__}: {first_line[:200]})"
+
+
+def _foreign_globals(path: Path) -> list[str] | None:
+    """The Python objects a checkpoint's pickle would import beyond torch's; None if unparsable."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                member = next(n for n in archive.namelist() if n.endswith("data.pkl"))
+                data = archive.read(member)
+        else:
+            data = path.read_bytes()
+        strings: list[str] = []
+        names = []
+        for opcode, arg, _pos in pickletools.genops(data):
+            if isinstance(arg, str):
+                strings.append(arg)
+            if opcode.name == "GLOBAL":
+                names.append(str(arg).replace(" ", "."))
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                names.append(f"{strings[-2]}.{strings[-1]}")
+    except Exception:  # noqa: BLE001 - any failure to parse means "damaged"
+        return None
+    plain = ("torch.", "collections.OrderedDict", "_codecs.encode")
+    return [name for name in dict.fromkeys(names) if not name.startswith(plain)]

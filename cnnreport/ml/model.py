@@ -60,6 +60,8 @@ def build_model(config: ExperimentConfig) -> StudyCNN:
 def load_model(run: RunDir, device: str = "cpu") -> tuple[nn.Module, ExperimentConfig, dict[str, Any]]:
     """Rebuild a run's model from its checkpoint alone, in eval mode."""
     state = load_checkpoint(run)
+    if run.config_file.exists():  # a checkpoint copied in from another run is refused
+        run.check_checkpoint(state)
     try:
         config = ExperimentConfig.from_dict(state["config"])
     except Exception as exc:

@@ -21,7 +21,8 @@ from cnnreport.report.render import render
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog, guarded
 from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
-from cnnreport.storage.atomic import atomic_write
+from cnnreport.storage.atomic import atomic_write, check_output
+from cnnreport.storage.peek import plain_fields
 from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
 
 Step = Callable[[str], None]
@@ -65,8 +66,9 @@ def build_report(
     """
     step = on_step or (lambda _message: None)
     check_samples(tsne_samples)  # bad input is refused before any work
-    if not output.parent.is_dir():
-        raise BadInput(f"cannot write {output}: folder {output.parent} does not exist")
+    check_output(output)
+    for run in runs:
+        check_run(run)
     ordered = writeup_order(runs)
     everything = [RunResults(run) for run in ordered]
     parts = []
@@ -81,6 +83,24 @@ def build_report(
     html = render(parts, summary_table(everything), studies)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
     return output
+
+
+def check_run(run: RunDir) -> None:
+    """Refuse, before any work, a run whose JSON files are not cnnreport's or whose checkpoint
+    belongs to another config. Missing files are fine: the sections say what to run.
+
+    The checkpoint's config is read without torch (storage.peek); one that cannot be read so
+    is left alone, since the report never loads it.
+    """
+    for path in (run.status_file, run.metrics_file, run.evaluation_file, run.anatomy_file):
+        if path.exists():
+            run.read_json(path)
+    config = run.read_config()
+    if not run.checkpoint_file.exists():
+        return
+    state = plain_fields(run.checkpoint_file)
+    if state is not None and state.get("config") != config.to_dict():
+        run.check_checkpoint(state)
 
 
 def _announcer(step: Step, prefix: str) -> Step:

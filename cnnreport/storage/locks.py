@@ -9,16 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnnreport.errors import RunError
-from cnnreport.storage.atomic import write_failure
+from cnnreport.storage.atomic import open_no_follow, refuse_link, write_failure
 
 
 @contextlib.contextmanager
-def hold(lock_file: Path, run_name: str) -> Iterator[None]:
-    """Hold the lock for the duration; refuse if another live process holds it."""
+def hold(folder: Path, lock_file: Path, run_name: str) -> Iterator[None]:
+    """Hold the lock for the duration; refuse if another live process holds it, or if either is a link."""
+    refuse_link(folder)
     try:
-        handle = open(lock_file, "a+b", buffering=0)  # noqa: SIM115 - closed in finally
+        fd = open_no_follow(lock_file, os.O_RDWR | os.O_CREAT)
     except OSError as exc:
-        raise write_failure(lock_file, exc) from None
+        raise write_failure(lock_file, exc, lock_file.exists()) from None
+    handle = os.fdopen(fd, "r+b", buffering=0)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -36,12 +38,14 @@ def hold(lock_file: Path, run_name: str) -> Iterator[None]:
 
 def is_held(lock_file: Path) -> bool:
     """Whether a live process holds the lock (a killed holder's lock is free)."""
-    if not lock_file.exists():
+    try:  # read-only: works on a read-only runs dir too; a symbolic link is never our lock
+        fd = os.open(lock_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
         return False
-    with open(lock_file) as handle:  # read-only: works on a read-only runs dir too
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -1,24 +1,26 @@
 """The run directory: the only module that knows its file names and their schema.
 
-Reads and writes JSON documents (each with schema_version) and .npz arrays (never pickled
-objects) through storage.atomic; the checkpoint's own format lives with the model code in
-ml/checkpoint.py, which writes it to `RunDir.checkpoint_file`.
+Reads and writes JSON documents (each with schema_version, within storage.documents' limits)
+and .npz arrays (never pickled objects) through storage.atomic, never through a symbolic link;
+the checkpoint's own format lives with the model code in ml/checkpoint.py, which writes it
+to `RunDir.checkpoint_file` through `RunDir.write_file`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.errors import RunError
+from cnnreport.errors import BadInput, RunError, WorkFailed
 from cnnreport.storage import locks
-from cnnreport.storage.atomic import atomic_write, remove_stale_temps, write_failure
+from cnnreport.storage.atomic import NAME_MAX, atomic_write, refuse_link, remove_stale_temps
+from cnnreport.storage.documents import document_text, parse_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +55,7 @@ class RunDir:
     """Paths and typed access to one run's files."""
 
     path: Path
+    fresh: bool = field(default=False, compare=False)  # made by this command: removable if left empty
 
     @property
     def name(self) -> str:
@@ -73,12 +76,7 @@ class RunDir:
     # ---- JSON documents -------------------------------------------------------------
     def read_json(self, path: Path) -> dict[str, Any]:
         """Read a JSON document of this run, checking it is ours and of a known schema."""
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise RunError(f"{path}: missing") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RunError(f"{path}: not valid JSON ({exc})") from None
+        data = parse_json(path)
         if not isinstance(data, dict) or "schema_version" not in data:
             raise RunError(f"{path}: not a cnnreport file (no schema_version)")
         if data["schema_version"] != SCHEMA_VERSION:
@@ -89,8 +87,14 @@ class RunDir:
         return data
 
     def write_json(self, path: Path, data: dict[str, Any]) -> None:
-        text = json.dumps({"schema_version": SCHEMA_VERSION, **data}, indent=2, allow_nan=True)
-        atomic_write(path, lambda f: f.write(text.encode()))
+        """Write a document; NaN and infinities (not JSON) become null, listed under 'nulls'."""
+        text = document_text({"schema_version": SCHEMA_VERSION, **data})
+        self.write_file(path, lambda f: f.write(text.encode()))
+
+    def write_file(self, path: Path, write: Callable[[BinaryIO], object]) -> None:
+        """atomic_write into this run dir, which must not be a symbolic link either."""
+        refuse_link(self.path)
+        atomic_write(path, write)
 
     def read_config(self) -> ExperimentConfig:
         data = self.read_json(self.config_file)
@@ -102,8 +106,14 @@ class RunDir:
         except Exception as exc:
             raise RunError(f"{self.config_file}: {exc}") from None
 
-    def write_config(self, config: ExperimentConfig, command: str) -> None:
-        self.write_json(self.config_file, {"config": config.to_dict(), "command": command})
+    def write_config(self, config: ExperimentConfig, command: str, threads: int | None = None) -> None:
+        """The options, the command line and the CPU threads a resume must reuse to be exact."""
+        self.write_json(self.config_file, {"config": config.to_dict(), "command": command, "threads": threads})
+
+    def read_threads(self) -> int | None:
+        """The training thread count recorded at the start (None in runs made before it was)."""
+        threads = self.read_json(self.config_file).get("threads")
+        return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1 else None
 
     def read_command(self) -> str:
         return str(self.read_json(self.config_file).get("command", ""))
@@ -132,7 +142,7 @@ class RunDir:
     def write_arrays(self, path: Path, **arrays: np.ndarray) -> None:
         import numpy as np
 
-        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
+        self.write_file(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
     def read_arrays(self, path: Path) -> dict[str, np.ndarray]:
         """Load an .npz written by write_arrays; never unpickles objects."""
@@ -146,15 +156,43 @@ class RunDir:
         except Exception as exc:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
+    # ---- the checkpoint's plain fields (its tensors are ml/checkpoint.py's) ----------
+    def check_checkpoint(self, state: dict[str, Any]) -> None:
+        """Refuse a checkpoint whose config is not the one in this run's config.json."""
+        ours = self.read_config().to_dict()
+        theirs = state.get("config", {})
+        differences = [f"{k} {theirs.get(k)!r} vs {ours[k]!r}" for k in ours if theirs.get(k) != ours[k]]
+        differences += [f"{k} {theirs[k]!r} vs none" for k in theirs if k not in ours]
+        if differences:
+            raise RunError(
+                f"{self.checkpoint_file} does not belong to this run: its config differs from "
+                f"{self.config_file} in {', '.join(differences)}"
+            )
+
     # ---- training's housekeeping ----------------------------------------------------
     def remove_stale_temps(self) -> None:
         """Delete temp files a killed writer of the training files left behind (hold the lock)."""
-        remove_stale_temps((self.config_file, self.status_file, self.metrics_file, self.checkpoint_file))
+        for target in (self.config_file, self.status_file, self.metrics_file, self.checkpoint_file):
+            for temp in self.path.glob(f".{target.name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    temp.unlink()
+        remove_stale_temps(self.path)
+
+    def discard_if_untrained(self) -> None:
+        """Remove a run dir this command made when it failed before saving any epoch."""
+        if not self.fresh or self.checkpoint_file.exists():
+            return
+        for known in (self.config_file, self.status_file, self.metrics_file, self.lock_file):
+            with contextlib.suppress(OSError):
+                known.unlink()
+        remove_stale_temps(self.path)
+        with contextlib.suppress(OSError):  # anything else in it (not ours) keeps the folder
+            self.path.rmdir()
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the run's lock for the duration; refuse if another live process holds it."""
-        with locks.hold(self.lock_file, self.name):
+        with locks.hold(self.path, self.lock_file, self.name):
             yield
 
     def is_locked(self) -> bool:
@@ -192,10 +230,22 @@ def list_runs(runs_dir: Path) -> list[RunDir]:
 
 
 def create_run(runs_dir: Path, name: str) -> RunDir:
+    """The run dir `name` in runs_dir, made if absent; names and places that cannot hold one are bad input."""
     if not name or name in (".", "..") or "/" in name or "\0" in name:
         raise RunError(f"invalid run name {name!r}")
+    if len(name.encode()) > NAME_MAX:
+        raise RunError(f"invalid run name: {len(name.encode())} bytes, longer than the {NAME_MAX} a file name may have")
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise BadInput(f"--runs-dir {runs_dir} is a file, not a folder")
+    path = runs_dir / name
+    refuse_link(path)
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"{path} exists and is not a run directory; choose another --name")
+    fresh = not path.exists()
     try:
-        (runs_dir / name).mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise write_failure(runs_dir / name, exc) from None
-    return RunDir(runs_dir / name)
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG):
+            raise BadInput(f"cannot make run directory {path}: {exc.strerror}") from None
+        raise WorkFailed(f"cannot create {path}: {exc.strerror or exc}") from None
+    return RunDir(path, fresh=fresh)

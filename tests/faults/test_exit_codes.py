@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cnnreport.config import ExperimentConfig
+from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import (
     RUN_COMMANDS,
@@ -32,15 +34,27 @@ def runs(tmp_path: Path, reference: RunDir) -> Path:
     return tmp_path / "runs"
 
 
-def test_each_command_exits_0_when_it_succeeds(tmp_path: Path, fault_data: Path) -> None:
+def test_each_command_exits_0_and_writes_what_it_promises(tmp_path: Path, fault_data: Path) -> None:
     common = ["--runs-dir", tmp_path, "--data-dir", fault_data]
+    run = RunDir(tmp_path / "ok")
     assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", *common).exit_code == 0
+    assert run.read_status()["status"] == "finished" and load_checkpoint(run)["epoch"] == 1
+    assert [row["epoch"] for row in run.read_metrics()] == [1] and run.read_config().epochs == 1
     assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", "--resume", *common).exit_code == 0
-    assert cli("evaluate", "ok", *common).exit_code == 0
+    assert load_checkpoint(run)["epoch"] == 1 and run.read_status()["status"] == "finished"
+    evaluated = cli("evaluate", "ok", "--json", *common)
+    assert evaluated.exit_code == 0
+    assert json.loads(evaluated.stdout)["test_accuracy"] == run.read_json(run.evaluation_file)["test_accuracy"]
+    assert set(run.read_arrays(run.predictions_file)) >= {"logits", "features", "labels"}
+    assert run.read_arrays(run.analysis_file)
     assert cli("inspect", "ok", *common).exit_code == 0
-    assert cli("inspect").exit_code == 0
+    assert run.read_json(run.anatomy_file)["params_total"] == 4470
+    assert "output:Conv2d-1" in run.read_arrays(run.layer_outputs_file)
+    untrained = cli("inspect", "--json")
+    assert untrained.exit_code == 0 and json.loads(untrained.stdout)["params_total"] == 4470
     report = ["report", "ok", "--runs-dir", tmp_path, "--output", tmp_path / "report.html", "--tsne-samples", "50"]
     assert cli(*report).exit_code == 0
+    assert 'id="run-1-ok"' in (tmp_path / "report.html").read_text() and run.tsne_file.is_file()
 
 
 BAD_INPUT = {
@@ -61,7 +75,7 @@ BAD_INPUT = {
     ),
     "inspect: an impossible untrained model": (["inspect", "--classes", "7"], "--classes must be 10 or 4"),
     "report: an unknown run": (["report", "nope"], "unknown run 'nope'"),
-    "reproduce: no parallel jobs": (["reproduce", "--jobs", "0"], "--jobs must be at least 1"),
+    "reproduce: no parallel jobs": (["reproduce", "--jobs", "0"], "--jobs must be at least 1 (range 1..64)"),
 }
 
 
@@ -96,7 +110,9 @@ def test_a_failure_during_the_work_exits_1_and_changes_nothing(
 
     before = snapshot(runs)
     monkeypatch.setattr(os, "replace", disk_full)
-    assert_fails(cli(*work_command(command, runs, fault_data)), 1, "disk full", "the previous version is untouched")
+    # Only a file that existed has a previous version to speak of; the others were never created.
+    message = "the previous version is untouched" if command == "train --resume" else "cannot create"
+    assert_fails(cli(*work_command(command, runs, fault_data)), 1, "disk full", message)
     assert snapshot(runs) == before
 
 
@@ -110,7 +126,17 @@ def test_a_real_process_exits_2_with_one_line_on_bad_input(tmp_path: Path) -> No
     assert done.stderr.splitlines() == [error_line(done.stderr, "unknown run 'no-such-run'")]
 
 
-def test_a_real_process_exits_2_on_bad_usage() -> None:
-    done = run_cnnreport("train", "--no-such-option")
-    assert done.returncode == 2
-    assert "No such option: --no-such-option" in done.stderr and "Traceback" not in done.stderr
+BAD_USAGE = {
+    "an unknown option": (["train", "--no-such-option"], "No such option: --no-such-option"),
+    "an unknown command": (["bogus"], "No such command 'bogus'"),
+    "a missing argument": (["evaluate"], "Missing argument"),
+    "a value of the wrong type": (["train", "--epochs", "many"], "Invalid value for '--epochs'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_USAGE)
+def test_a_real_process_exits_2_with_one_line_on_bad_usage(case: str) -> None:
+    args, message = BAD_USAGE[case]
+    done = run_cnnreport(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [error_line(done.stderr, message, "--help")]
