@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cnnreport import reproduce as reproduce_module
+from cnnreport.jobs import reproduce as reproduce_module
 from cnnreport import system
 from cnnreport.config import PRESETS, ExperimentConfig
 from cnnreport.storage.rundir import RunDir, create_run
