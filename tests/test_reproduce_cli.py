@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from cnnreport.jobs import reproduce as reproduce_module
 from cnnreport import system
-from cnnreport.config import PRESETS, ExperimentConfig
-from cnnreport.storage.rundir import RunDir, create_run
+from cnnreport.config import PRESETS
+from cnnreport.jobs import reproduce as reproduce_module
+from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
 from tests.idx_files import write_dataset
 from tests.test_report import Document
@@ -32,8 +32,11 @@ def lean(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_failed_run_exits_1_and_the_others_are_still_rendered(tmp_path: Path, data_dir: Path, lean: None) -> None:
-    clash = create_run(tmp_path / "runs", "quick-mnist4")
-    clash.write_config(ExperimentConfig(classes=4, epochs=1), "cnnreport train")  # not what reproduce plans
+    # A run trained by hand under the name reproduce plans, with other options: reproduce must
+    # refuse to resume it (it holds a checkpoint, so it is not a leftover to start afresh).
+    clash = ["--classes", "4", "--epochs", "1", "--limit", "100", "--name", "quick-mnist4", "--threads", "1"]
+    trained = invoke("train", *clash, "--runs-dir", tmp_path / "runs", "--data-dir", data_dir)
+    assert trained.exit_code == 0, trained.output
     result = reproduce(tmp_path, data_dir, "--jobs", "1")
     assert result.exit_code == 1, result.output
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
