@@ -65,7 +65,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     for _attempt in range(16):
         temp = path.parent / f".{path.name}{TEMP_MARK}{secrets.token_hex(6)}.tmp"
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            fd = _open_new(temp)
         except FileExistsError:
             continue
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -74,6 +74,10 @@ def _create_temp(path: Path) -> tuple[int, Path]:
                 return fd, temp
         os.close(fd)
     raise OSError(errno.EEXIST, "no free temp file name")
+
+
+def _open_new(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
 
 
 def remove_stale_temps(folder: Path) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport import runs
 from cnnreport.errors import WorkFailed
 from cnnreport.ml.checkpoint import save_checkpoint
+from cnnreport.storage import atomic
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import temp_files
 
@@ -41,7 +41,7 @@ NEW_VERSIONS = {
     "predictions.npz": lambda run: run.write_arrays(run.predictions_file, logits=np.ones((5, 10), np.float32)),
     "checkpoint.pt": lambda run: save_checkpoint(run, {"epoch": 2, "model": {"w": torch.ones(1000)}}),
 }
-STEPS = {"creating the temp file": (runs, "_open_new"), "fsync": (os, "fsync"), "rename": (os, "replace")}
+STEPS = {"creating the temp file": (atomic, "_open_new"), "fsync": (os, "fsync"), "rename": (os, "replace")}
 REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EIO: "Input/output error"}
 
 
