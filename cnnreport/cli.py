@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import click
 import typer
 
-from cnnreport import console
+from cnnreport import console, system
 from cnnreport.config import (
     LR_MAX,
     PRESETS,
@@ -33,7 +33,7 @@ from cnnreport.config import (
 from cnnreport.errors import CnnReportError
 from cnnreport.storage.atomic import check_output
 from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
-from cnnreport.system import available_cores, pick_device
+from cnnreport.system import pick_device
 
 if TYPE_CHECKING:
     from cnnreport.report.document import RunPart
@@ -151,7 +151,7 @@ def train(
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
         )  # fmt: skip
         if threads is not None:
-            check_range("--threads", threads, 1, THREADS_PER_CORE * available_cores())
+            check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
         pick_device(device)  # refuse a bad --device before any folder is made
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
         with console.epoch_progress(err) as progress:
@@ -263,10 +263,10 @@ def reproduce(
         check_output(output)  # a report that cannot be written is refused before any training
         planned = plan(seeds, quick, dataset)  # refuses an unknown dataset
         require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
-        processes = min(jobs or available_cores(), len(planned))
+        processes = min(jobs or system.available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
         settings = Settings(
-            runs, data_dir or default_data_dir(), device, threads=max(1, available_cores() // processes),
+            runs, data_dir or default_data_dir(), device, threads=max(1, system.available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
         console.line(err, f"reproducing {len(planned)} runs in {runs}, {processes} at a time")
