@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from cnnreport import train
-from cnnreport.augment import AffineParams, apply, sample_params
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import default_data_dir, load_study_data, normalization_of
-from cnnreport.model import build_model
+from cnnreport.ml import inference
+from cnnreport.ml.augment import AffineParams, apply, sample_params
+from cnnreport.ml.data import default_data_dir, load_study_data, normalization_of
+from cnnreport.ml.model import build_model
 from cnnreport.system import machine_facts
 
 
@@ -65,8 +65,8 @@ def evaluation_batches(images: torch.Tensor) -> None:
     normalization = normalization_of(images)
     rates = {}
     for size in (128, 1000):
-        train.EVAL_BATCH = size  # what predict() reads
-        rates[size] = len(images) / best_of(3, lambda: train.predict(model, images, normalization))
+        inference.EVAL_BATCH = size  # what predict() reads
+        rates[size] = len(images) / best_of(3, lambda: inference.predict(model, images, normalization))
     print(f"evaluation of {len(images):,} images, one thread: batches of 128 {rates[128]:,.0f} images/s, "
           f"of 1,000 {rates[1000]:,.0f} images/s; ratio {rates[128] / rates[1000]:.2f}x")  # fmt: skip
 

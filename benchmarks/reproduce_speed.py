@@ -23,11 +23,11 @@ from torchvision import datasets
 from train_speed import notebook_transform  # noqa: I001 - a sibling script
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import default_data_dir
-from cnnreport.model import build_model
-from cnnreport.report import build_report
-from cnnreport.reproduce import Job, Settings, plan, run_all
-from cnnreport.runs import RunDir
+from cnnreport.jobs.reproduce import Job, Settings, plan, run_all
+from cnnreport.ml.data import default_data_dir
+from cnnreport.ml.model import build_model
+from cnnreport.report.build import build_report
+from cnnreport.storage.rundir import RunDir
 from cnnreport.system import available_cores
 
 

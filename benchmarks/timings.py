@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cnnreport.data import default_data_dir
+from cnnreport.ml.data import default_data_dir
 from cnnreport.system import available_cores, machine_facts
 
 

@@ -19,10 +19,10 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.data import default_data_dir, load_study_data, normalization_of
-from cnnreport.model import build_model
+from cnnreport.ml.data import default_data_dir, load_study_data, normalization_of
+from cnnreport.ml.model import build_model
+from cnnreport.ml.train import make_optimizer, train_one_epoch
 from cnnreport.system import available_cores, set_threads
-from cnnreport.train import make_optimizer, train_one_epoch
 
 
 def notebook_transform(augment: bool) -> transforms.Compose:

@@ -1,6 +1,8 @@
 """The command line: parse options, build a config, call one library function, show results.
 
-Library code stays quiet; everything printed, and every exit code, is decided here.
+An adapter only: library code stays quiet; everything printed (through console.py), and
+every exit code, is decided here. Commands import their library code when they run, so
+`cnnreport --help` never loads torch.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import click
 import typer
 
-from cnnreport import display, system
+from cnnreport import console, system
 from cnnreport.config import (
     LR_MAX,
     PRESETS,
@@ -25,15 +27,16 @@ from cnnreport.config import (
     ExperimentConfig,
     check_range,
     default_run_name,
+    preset_config,
     range_text,
 )
-from cnnreport.data import default_data_dir, require_files
-from cnnreport.errors import BadInput, CnnReportError
-from cnnreport.runs import RunDir, check_output, create_run, default_runs_dir, resolve_run
+from cnnreport.errors import CnnReportError
+from cnnreport.storage.atomic import check_output
+from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 
 if TYPE_CHECKING:
-    from cnnreport.report import RunPart
+    from cnnreport.report.document import RunPart
 
 click_errors: Any
 try:  # typer 0.2x carries its own copy of Click; older ones use Click itself
@@ -48,7 +51,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts show defaults in [brackets], not Rich markup
     help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
 )
-err = display.plain_console(stderr=True)  # user text (names, paths, file contents) is never markup
+err = console.plain_console(stderr=True)  # user text (names, paths, file contents) is never markup
 
 RunsDirOption = Annotated[
     Optional[Path],
@@ -79,14 +82,14 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
     except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
     except CnnReportError as exc:
-        display.error(err, str(exc))
+        console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        display.line(err, interrupted)
+        console.line(err, interrupted)
         raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        display.error(err, f"unexpected {type(exc).__name__}: {first_line}")
+        console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
         raise typer.Exit(1) from None
 
 
@@ -96,9 +99,7 @@ def command_line() -> str:
 
 def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
     """The preset (or the defaults) with every option the user gave laid over it."""
-    if preset is not None and preset not in PRESETS:
-        raise BadInput(f"unknown --preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    base = PRESETS[preset].config if preset else ExperimentConfig()
+    base = preset_config(preset) if preset is not None else ExperimentConfig()
     return base.replace(**{k: v for k, v in options.items() if v is not None})
 
 
@@ -142,7 +143,8 @@ def train(
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
     with user_errors():
-        from cnnreport.train import train_run
+        from cnnreport.ml.data import default_data_dir
+        from cnnreport.ml.train import train_run
 
         config = build_config(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
@@ -152,12 +154,12 @@ def train(
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
         pick_device(device)  # refuse a bad --device before any folder is made
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
-        with display.epoch_progress(err) as progress:
+        with console.epoch_progress(err) as progress:
             try:
                 metrics = train_run(
                     run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
                     command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
-                    threads=threads, on_notice=lambda text: display.line(err, f"note: {text}"),
+                    threads=threads, on_notice=lambda text: console.line(err, f"note: {text}"),
                 )  # fmt: skip
             except KeyboardInterrupt:
                 progress.stop()
@@ -165,9 +167,9 @@ def train(
                     [*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line())
                 )
                 message = f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}"
-                display.line(err, message)  # one line, copyable
+                console.line(err, message)  # one line, copyable
                 raise typer.Exit(130) from None
-        display.train_summary(err, run, metrics)
+        console.train_summary(err, run, metrics)
 
 
 @app.command()
@@ -181,15 +183,16 @@ def evaluate(
 ) -> None:
     """Evaluate a run on clean train and test data; save predictions, features, metrics."""
     with user_errors():
-        from cnnreport.evaluate import evaluate_run
+        from cnnreport.jobs.evaluate import evaluate_run
+        from cnnreport.ml.data import default_data_dir
 
         target = resolve_run(run, runs_dir or default_runs_dir())
-        with err.status(display.literal(f"evaluating {target.name}")):
+        with err.status(console.literal(f"evaluating {target.name}")):
             result = evaluate_run(target, data_dir or default_data_dir(), device, dataset)
         if as_json:
             print(json.dumps(result))
         else:
-            display.evaluation(display.plain_console(), result)
+            console.evaluation(console.plain_console(), result)
 
 
 @app.command("inspect")
@@ -206,7 +209,9 @@ def inspect_command(
 ) -> None:
     """Architecture table; for a run, also save one image's layer outputs and activation maps."""
     with user_errors():
-        from cnnreport.anatomy import inspect_run, untrained_architecture
+        from cnnreport.analyses.anatomy import untrained_architecture
+        from cnnreport.jobs.inspection import inspect_run
+        from cnnreport.ml.data import default_data_dir
 
         check_range("--index", index)
         if run is None:
@@ -217,7 +222,7 @@ def inspect_command(
         if as_json:
             print(json.dumps(summary))
         else:
-            display.architecture(display.plain_console(), summary)
+            console.architecture(console.plain_console(), summary)
 
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
@@ -247,7 +252,8 @@ def reproduce(
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
     with user_errors():
-        from cnnreport.reproduce import Settings, plan, run_all
+        from cnnreport.jobs.reproduce import Settings, plan, run_all
+        from cnnreport.ml.data import default_data_dir, require_files
 
         check_range("--seeds", seeds)
         if jobs is not None:
@@ -263,16 +269,16 @@ def reproduce(
             runs, data_dir or default_data_dir(), device, threads=max(1, system.available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
-        display.line(err, f"reproducing {len(planned)} runs in {runs}, {processes} at a time")
-        with display.job_board(err, [job.name for job in planned]) as board:
+        console.line(err, f"reproducing {len(planned)} runs in {runs}, {processes} at a time")
+        with console.job_board(err, [job.name for job in planned]) as board:
             try:
                 outcome = run_all(planned, settings, processes, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
-                display.line(err, "interrupted: finished epochs are saved; run the same command again to continue")
+                console.line(err, "interrupted: finished epochs are saved; run the same command again to continue")
                 raise typer.Exit(130) from None
         for name, failure in outcome.failures.items():
-            display.error(err, f"{name}: {failure}")
+            console.error(err, f"{name}: {failure}")
         finished = [resolve_run(job.name, runs) for job in planned if job.name not in outcome.failures]
         if finished:
             render_report(finished, output, tsne_samples, outcome.parts)
@@ -283,12 +289,12 @@ def reproduce(
 def render_report(
     runs: list[RunDir], output: Path, tsne_samples: int, ready: Mapping[str, RunPart] | None = None
 ) -> None:
-    from cnnreport.report import build_report
+    from cnnreport.report.build import build_report
 
-    with err.status(display.literal("rendering the report")) as status:
-        step = lambda text: status.update(display.literal(text))  # noqa: E731 - run names are never markup
+    with err.status(console.literal("rendering the report")) as status:
+        step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
         build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready)
-    display.line(err, f"report written to {output}")
+    console.line(err, f"report written to {output}")
 
 
 @app.command()
@@ -300,7 +306,7 @@ def report(
 ) -> None:
     """Turn run directories into one self-contained HTML report (never trains)."""
     with user_errors():
-        from cnnreport.report import select_runs
+        from cnnreport.report.build import select_runs
 
         check_range("--tsne-samples", tsne_samples)
         check_output(output)
@@ -317,7 +323,7 @@ def main() -> None:
     except click_errors.UsageError as exc:
         hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx else ""
         message = exc.format_message().rstrip(".") + hint
-        display.error(err, message)
+        console.error(err, message)
         code = exc.exit_code
     except click_errors.ClickException as exc:
         exc.show()

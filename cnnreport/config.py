@@ -1,4 +1,8 @@
-"""Experiment configuration: one frozen dataclass, the write-up's presets and figures."""
+"""Experiment configuration: one frozen dataclass, the write-up's presets and figures, dataset names.
+
+The ground floor: imports nothing of cnnreport but errors, and no third-party library, so every
+layer (the torch-free report included) can use it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,43 @@ DATASETS = ("mnist", "fashion-mnist", "kmnist")
 
 # The write-up's 4-class grouping of digits (visually similar digits share a class).
 DIGIT_GROUPS: tuple[tuple[int, ...], ...] = ((0, 6), (1, 7), (2, 3, 5, 8), (4, 9))
+# Label 0..9 -> the index of its group in DIGIT_GROUPS.
+GROUP_OF_LABEL: tuple[int, ...] = tuple(
+    next(group for group, members in enumerate(DIGIT_GROUPS) if label in members) for label in range(10)
+)
+
+# The human names of each dataset's labels, and how the report names the dataset.
+LABEL_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion-mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],  # fmt: skip
+    "kmnist": ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
+}
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
+
+
+def dataset_title(dataset: str) -> str:
+    """How the report names a dataset: MNIST, Fashion-MNIST, KMNIST."""
+    return DATASET_TITLES.get(dataset, dataset)
+
+
+def class_names(dataset: str, classes: int) -> list[str]:
+    """Names of the model's output classes: labels, or the write-up's groups like "{0,6}"."""
+    names = LABEL_NAMES[dataset]
+    if classes == 10:
+        return names
+    return ["{" + ",".join(names[i] for i in group) + "}" for group in DIGIT_GROUPS]
+
 
 # The accepted range of every numeric option (inclusive). Values beyond them are typos or
 # break something (seeds past 2**32 overflow the per-epoch seed, 100000 threads crash torch).
@@ -147,19 +188,46 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def preset_of(config: ExperimentConfig, ignoring: tuple[str, ...] = ()) -> Preset | None:
+    """The write-up experiment whose study settings `config` has (any seed, dataset or --limit).
+
+    The one place that matches a config to a preset; `ignoring` leaves out settings such as
+    the epochs of a shortened re-run. The stricter lookups below build on it.
+    """
+
+    def settings(c: ExperimentConfig) -> dict[str, Any]:
+        return {k: v for k, v in c.study_settings().items() if k not in ignoring}
+
+    return next((p for p in PRESETS.values() if settings(p.config) == settings(config)), None)
+
+
 def matching_preset(config: ExperimentConfig) -> Preset | None:
     """The write-up experiment this config re-runs, if any (any seed, MNIST, full data)."""
     if config.dataset != "mnist" or config.limit is not None:
         return None
-    for preset in PRESETS.values():
-        if preset.config.study_settings() == config.study_settings():
-            return preset
-    return None
+    return preset_of(config)
+
+
+def preset_config(preset_id: str) -> ExperimentConfig:
+    """The configuration of the preset with this id (`--preset`); bad input when there is none."""
+    if preset_id not in PRESETS:
+        raise BadInput(f"unknown --preset {preset_id!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[preset_id].config
+
+
+def writeup_rank(config: ExperimentConfig) -> int:
+    """Where a run comes in the write-up's order: Experiment 1, 2, Bonus 1, 2, 3, then the rest.
+
+    A shortened re-run (fewer epochs or --limit, as `reproduce --quick` trains) takes its
+    experiment's place; runs on other datasets, or with other settings, come after all five.
+    """
+    preset = preset_of(config, ignoring=("epochs",)) if config.dataset == "mnist" else None
+    return list(PRESETS.values()).index(preset) if preset is not None else len(PRESETS)
 
 
 def default_run_name(config: ExperimentConfig) -> str:
     """A readable, deterministic name: the preset id when it matches, else the options."""
-    preset = next((p for p in PRESETS.values() if p.config.study_settings() == config.study_settings()), None)
+    preset = preset_of(config)
     if preset is not None:
         parts = [preset.id]
     else:

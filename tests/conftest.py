@@ -6,37 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cnnreport.cli import app
+from tests.helpers import invoke, pytest_runtest_makereport  # noqa: F401 - the CI hook, registered here
 from tests.idx_files import write_dataset
 
 os.environ["CNNREPORT_OFFLINE"] = "1"  # tests never try to download datasets
-
-runner = CliRunner()
-REAL_MNIST = Path(os.environ.get("CNNREPORT_DATA_DIR", "../shared/data"))
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """In CI (CI=true) a skipped test is a failed one.
-
-    Every skip in this suite means a check did not run (no real MNIST, no tmpfs for the
-    disk-full tests, no Chromium for the browser tests); on a laptop that is fine, in CI it
-    would let a green run hide untested promises.
-    """
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and os.environ.get("CI", "").lower() == "true" and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        reason = reason.removeprefix("Skipped: ")
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where every test must run: {reason}"
-
-
-def invoke(*args: str):
-    """Run the CLI in-process and return the click Result."""
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="session")

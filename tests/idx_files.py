@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnreport.data import SPLIT_FILES, TORCHVISION_FOLDERS
+from cnnreport.ml.data import SPLIT_FILES, TORCHVISION_FOLDERS
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

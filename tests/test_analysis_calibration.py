@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from cnnreport.analysis import calibration
+from cnnreport.analyses import calibration
 
 
 def loop_ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport.analysis.efficiency import efficiency
-from cnnreport.analysis.filters import first_layer_kernels
-from cnnreport.model import StudyCNN
+from cnnreport.analyses.efficiency import efficiency
+from cnnreport.analyses.filters import first_layer_kernels
+from cnnreport.ml.model import StudyCNN
 
 
 def conv_mult_adds(model: StudyCNN) -> int:

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnreport.analysis import gradcam
-from cnnreport.model import StudyCNN
+from cnnreport.analyses import gradcam
+from cnnreport.ml.model import StudyCNN
 
 
 def tiny_model() -> tuple[nn.Module, nn.Conv2d]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnreport.analysis import grouping
+from cnnreport.analyses import grouping
 from cnnreport.config import DIGIT_GROUPS
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport.analysis import robustness
-from cnnreport.analysis.robustness import PERTURBATIONS, Draws
+from cnnreport.analyses import robustness
+from cnnreport.analyses.perturbations import PERTURBATIONS
+from cnnreport.analyses.robustness import Draws
 
 
 def pattern_images(n: int = 6, side: int = 28) -> torch.Tensor:

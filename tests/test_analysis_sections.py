@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnreport.analysis import robustness
-from cnnreport.analysis.grouping import GROUP_OF_LABEL
-from cnnreport.analysis.pipeline import ARRAY_KEYS
-from cnnreport.analysis.sections import RUN_PARTS, run_sections, study_sections
-from cnnreport.data import LABEL_NAMES
-from cnnreport.runs import RunDir, create_run, list_runs
-from cnnreport.sections import Section
-from tests.conftest import invoke
+from cnnreport.analyses import robustness
+from cnnreport.analyses.grouping import GROUP_OF_LABEL
+from cnnreport.config import LABEL_NAMES
+from cnnreport.report.document import Section
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections import catalog
+from cnnreport.report.sections.catalog import RUN_PARTS
+from cnnreport.storage.rundir import ANALYSIS_ARRAYS, RunDir, create_run, list_runs
+from tests.helpers import invoke
 from tests.idx_files import write_dataset
 
 NEW_FIELDS = ("dataset", "robustness", "merged_groups", "efficiency", "gradcam", "ece", "nll", "reliability")
@@ -53,6 +54,14 @@ def study(tmp_path_factory, trained_runs: Path, data_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def sections(study: Path) -> dict[str, list[Section]]:
     return {run.name: run_sections(run) for run in list_runs(study)}
+
+
+def run_sections(run: RunDir) -> list[Section]:
+    return catalog.run_sections(RunResults(run))
+
+
+def study_sections(runs: list[RunDir]) -> list[Section]:
+    return catalog.study_sections([RunResults(run) for run in runs])
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +122,7 @@ def test_analysis_arrays(study: Path):
 
     run = RunDir(study / "tiny10")
     arrays, predictions = run.read_arrays(run.analysis_file), run.read_arrays(run.predictions_file)
-    assert set(arrays) == set(ARRAY_KEYS)
+    assert set(arrays) == set(ANALYSIS_ARRAYS)
     np.testing.assert_array_equal(arrays["gradcam_gallery_indices"], predictions["gallery_indices"])
     for key in ("gradcam_gallery_predicted", "gradcam_gallery_true", "gradcam_correct"):
         assert arrays[key].shape[1:] == (28, 28)

@@ -6,11 +6,12 @@ import statistics
 
 import pytest
 
-from cnnreport.analysis import seeds
-from cnnreport.analysis.seeds import Spread
-from cnnreport.config import ExperimentConfig
-from cnnreport.data import dataset_title
-from cnnreport.runs import create_run
+from cnnreport.analyses import seeds
+from cnnreport.analyses.seeds import Spread
+from cnnreport.config import ExperimentConfig, dataset_title
+from cnnreport.report.format import spread
+from cnnreport.report.sections.measured import spread_notes
+from cnnreport.storage.rundir import create_run
 
 
 def test_mean_std_matches_statistics():
@@ -35,14 +36,14 @@ def test_within_spread():
 
 
 def test_format():
-    assert Spread(0.98273, 0.0, 1).format() == "98.27 %"
-    assert Spread(0.98273, 0.00123, 3).format() == "98.27 ± 0.12 % (n=3)"
-    assert Spread(0.1234, 0.01, 2).format(scale=1, digits=3, unit="") == "0.123 ± 0.010 (n=2)"
-    assert seeds.mean_std([]).format() == "n/a"
+    assert spread(Spread(0.98273, 0.0, 1)) == "98.27 %"
+    assert spread(Spread(0.98273, 0.00123, 3)) == "98.27 ± 0.12 % (n=3)"
+    assert spread(Spread(0.1234, 0.01, 2), scale=1, digits=3, unit="") == "0.123 ± 0.010 (n=2)"
+    assert spread(seeds.mean_std([])) == "n/a"
 
 
 def test_spread_notes_name_close_pairs_only():
-    notes = seeds.spread_notes(
+    notes = spread_notes(
         "test accuracy",
         {"A": Spread(0.980, 0.003, 3), "B": Spread(0.982, 0.003, 3), "C": Spread(0.95, 0.001, 3)},
     )

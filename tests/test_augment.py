@@ -7,7 +7,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from cnnreport.augment import MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply, augment, sample_params
+from cnnreport.ml.augment import MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply, augment, sample_params
 
 
 def blob_image() -> torch.Tensor:

@@ -23,7 +23,7 @@ def test_runs():
 
 def run_pytest(folder: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
     """pytest on one skipping test, with this suite's conftest hooks and CI set or unset."""
-    (folder / "conftest.py").write_text("from tests.conftest import pytest_runtest_makereport  # noqa: F401\n")
+    (folder / "conftest.py").write_text("from tests.helpers import pytest_runtest_makereport  # noqa: F401\n")
     (folder / "test_skipping.py").write_text(SKIPPING_TEST)
     (folder / "pytest.ini").write_text("[pytest]\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PYTHONPATH": str(ROOT)}

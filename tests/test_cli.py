@@ -14,10 +14,11 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from cnnreport.cli import app
 from cnnreport.config import PRESETS
-from cnnreport.data import load_study_data
-from cnnreport.runs import RunDir
-from cnnreport.train import load_model, predict
-from tests.conftest import invoke
+from cnnreport.ml.data import load_study_data
+from cnnreport.ml.inference import predict
+from cnnreport.ml.model import load_model
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import invoke
 from tests.idx_files import idx_bytes, write_dataset
 
 

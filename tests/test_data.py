@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport.data import class_names, group_labels, load_split, load_study_data, parse_idx, read_idx
+from cnnreport.config import class_names
 from cnnreport.errors import DataError
+from cnnreport.ml.data import group_labels, load_split, load_study_data, parse_idx, read_idx
 from tests.idx_files import idx_bytes, synthetic_split, write_dataset
 
 

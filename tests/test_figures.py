@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sklearn_confusion
 
-from cnnreport import figures, image_figures
-from cnnreport.analysis.calibration import softmax
-from cnnreport.sections import embed
+from cnnreport.analyses.metrics import confusion_matrix, softmax
+from cnnreport.report.figures import curves as figures
+from cnnreport.report.figures import embed, mosaic
+from cnnreport.report.figures import images as image_figures
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -32,15 +33,16 @@ def predictions() -> tuple[np.ndarray, np.ndarray]:
 def test_confusion_figure_shows_sklearns_counts(predictions):
     labels, predicted = predictions
     names = ["{0,6}", "{1,7}", "{2,3,5,8}", "{4,9}"]
-    figure, matrix = figures.confusion_figure(labels, predicted, names)
+    matrix = confusion_matrix(labels, predicted, 4)  # what evaluate saves and the report draws
     expected = sklearn_confusion(labels, predicted, labels=range(4))
     assert np.array_equal(matrix, expected)
+    figure = figures.confusion_figure(matrix, names)
     # The numbers a reader sees, cell by cell in row-major order, are sklearn's counts.
     shown = np.array([int(text.split("\n")[0]) for text in drawn_texts(figure)]).reshape(4, 4)
     assert np.array_equal(shown, expected)
     rates = [text.split("\n")[1] for text in drawn_texts(figure) if "\n" in text]
     row_share = expected / expected.sum(1, keepdims=True)
-    assert rates == [f"{r:.0%}" for r, c in zip(row_share.ravel(), expected.ravel(), strict=True) if c]
+    assert rates == [f"{r * 100:.0f} %" for r, c in zip(row_share.ravel(), expected.ravel(), strict=True) if c]
     axes = figure.axes[0]
     assert [t.get_text() for t in axes.get_xticklabels()] == names
     assert [t.get_text() for t in axes.get_yticklabels()] == names
@@ -77,7 +79,7 @@ def test_tsne_figure_places_each_point_in_its_class_colour():
 
 def test_mosaic_puts_tiles_in_reading_order_with_gaps():
     tiles = np.arange(3 * 2 * 2, dtype=float).reshape(3, 2, 2)
-    canvas, anchors = image_figures.mosaic(tiles, columns=2, pad=1, top=1)
+    canvas, anchors = mosaic.mosaic(mosaic.in_rows(list(tiles), 2), gap=1, top=1)
     assert np.array_equal(canvas[1:3, 0:2], tiles[0])
     assert np.array_equal(canvas[1:3, 3:5], tiles[1])
     assert np.array_equal(canvas[5:7, 0:2], tiles[2])
@@ -92,7 +94,7 @@ def test_gallery_labels_every_image_with_truth_prediction_and_confidence():
         for i in range(10)
     ]
     figure = image_figures.gallery_figure(items, columns=4)
-    assert drawn_texts(figure) == [f"true {i}\npred {9 - i} {0.5 + i / 40:.0%}" for i in range(10)]
+    assert drawn_texts(figure) == [f"true {i}\npred {9 - i} {(0.5 + i / 40) * 100:.0f} %" for i in range(10)]
     canvas = figure.axes[0].images[0].get_array()
     assert np.allclose(canvas[12:40, 0:28], items[0].image / 255.0)  # the worst one comes first
 

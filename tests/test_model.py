@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnreport.anatomy import untrained_architecture
+from cnnreport.analyses.anatomy import untrained_architecture
 from cnnreport.config import ExperimentConfig
-from cnnreport.model import build_model
+from cnnreport.ml.model import build_model
 
 # ../shared/SEED.md: layer, output shape, params.
 WRITE_UP_TABLE = [

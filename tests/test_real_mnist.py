@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.data import load_split, load_study_data, normalization_of
-from cnnreport.runs import RunDir
-from tests.conftest import REAL_MNIST, invoke
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.ml.data import load_split, load_study_data, normalization_of
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import REAL_MNIST, invoke
 
 RAW = REAL_MNIST / "MNIST" / "raw"
 pytestmark = pytest.mark.skipif(
@@ -50,5 +51,5 @@ def test_one_short_epoch_on_real_mnist_learns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["test_accuracy"] > 0.85
     first_images = load_study_data(REAL_MNIST, "mnist", 10, limit=10000).train_images
-    stored = RunDir(tmp_path / "real").load_checkpoint()["normalization"]
+    stored = load_checkpoint(RunDir(tmp_path / "real"))["normalization"]
     assert stored == pytest.approx(normalization_of(first_images))  # of the images it trained on

@@ -10,14 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import report, tsne
+from cnnreport.analyses import tsne
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import BadInput, RunError
-from cnnreport.report_sections import RunFiles
-from cnnreport.report_summary import match_text, summary_table
-from cnnreport.runs import RunDir
-from cnnreport.sections import Section, Table, embed
-from tests.conftest import invoke
+from cnnreport.report import build as report
+from cnnreport.report import format, render
+from cnnreport.report.document import RunPart, Section, Table
+from cnnreport.report.figures import embed
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections import catalog
+from cnnreport.report.sections.summary import match_text, summary_table
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import invoke
 
 SECTIONS = ("architecture", "curves", "confusion", "per-class", "errors", "layers", "activations", "tsne")
 SAMPLES = "60"  # a small t-SNE keeps the tests quick
@@ -77,10 +81,8 @@ def no_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
 
     The module's `document` is built with them, since higher-scoped fixtures run first.
     """
-    from cnnreport.analysis import sections as analysis
-
-    monkeypatch.setattr(analysis, "run_sections", lambda run: [])
-    monkeypatch.setattr(analysis, "study_sections", lambda runs: [])
+    monkeypatch.setattr(catalog, "run_sections", lambda files: [])
+    monkeypatch.setattr(catalog, "study_sections", lambda runs: [])
 
 
 @pytest.fixture
@@ -129,13 +131,13 @@ def test_summary_shows_each_runs_numbers_and_the_write_up_beside_them(runs_copy:
     matching = copy_runs(runs_copy, tmp_path) / "tiny10"
     run = RunDir(matching)
     run.write_config(ExperimentConfig(seed=3), "cnnreport train --preset mnist10 --seed 3")  # Experiment 1's settings
-    files = [RunFiles(RunDir(runs_copy / "tiny4")), RunFiles(run)]
+    files = [RunResults(RunDir(runs_copy / "tiny4")), RunResults(run)]
     rows = {row[0]: row[1:] for row in summary_table(files).rows}
-    ours = [RunFiles(r.run).evaluation["test_accuracy"] for r in files]
-    assert rows["Test accuracy"] == [f"{a:.2%}" for a in ours]
+    ours = [RunResults(r.run).evaluation["test_accuracy"] for r in files]
+    assert rows["Test accuracy"] == [f"{a * 100:.2f} %" for a in ours]
     assert rows["Parameters"] == ["4,368", "4,470"]
     assert rows["Write-up experiment"] == ["none", "Experiment 1: 10 classes"]
-    assert rows["Write-up test accuracy"] == ["—", "98.27%"]
+    assert rows["Write-up test accuracy"] == ["—", "98.27 %"]
     assert rows["Ours − write-up (test)"] == ["—", f"{(ours[1] - 0.9827) * 100:+.2f} pp"]
 
 
@@ -214,13 +216,12 @@ def test_names_and_recorded_text_are_escaped(runs_copy: Path, tmp_path: Path, fa
 
 
 def test_render_escapes_a_script_run_name():
-    html = report.render([report.RunPart("<script>alert(1)</script>", "run-1", [], [], [])], Table("", [], []), [])
+    html = render.render([RunPart("<script>alert(1)</script>", "run-1", [], [], [])], Table("", [], []), [])
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_analysis_sections_are_rendered_and_failures_become_notes(runs_copy, tmp_path, monkeypatch, document):
-    from cnnreport.analysis import sections as analysis
-    from cnnreport.figures import learning_curves
+    from cnnreport.report.figures.curves import learning_curves
 
     row = {"epoch": 1, "train_loss": 1, "test_loss": 1, "train_accuracy": 0, "test_accuracy": 0}
     extra = Section(
@@ -229,15 +230,15 @@ def test_analysis_sections_are_rendered_and_failures_become_notes(runs_copy, tmp
     )  # fmt: skip
 
     def broken(_runs):
-        raise ValueError("no seeds to compare")
+        raise RuntimeError("no seeds to compare")
 
-    monkeypatch.setattr(analysis, "run_sections", lambda run: [extra])
-    monkeypatch.setattr(analysis, "study_sections", broken)
+    monkeypatch.setattr(catalog, "run_sections", lambda files: [extra])
+    monkeypatch.setattr(catalog, "study_sections", broken)
     output = report.build_report([RunDir(runs_copy / "tiny4")], tmp_path / "r.html", tsne_samples=int(SAMPLES))
     html = output.read_text()
     assert 'id="run-1-tiny4-x-extra"' in html and "Extra &lt;analysis&gt;" in html
     assert "extra alt" in html and "a note" in html and '<td class="num">1.5</td>' in html
-    assert "the analysis failed: ValueError: no seeds to compare" in html
+    assert "the analysis failed: RuntimeError: no seeds to compare" in html
 
 
 def test_output_is_written_atomically_and_readable(runs_copy: Path, tmp_path: Path, document, fast_tsne):
@@ -250,13 +251,13 @@ def test_output_is_written_atomically_and_readable(runs_copy: Path, tmp_path: Pa
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temp file left behind
 
 
-CELLS = [("4,470", True), ("98.27%", True), ("+0.12 pp", True), ("0.2 s", True), ("2 min 05 s", True)]
+CELLS = [("4,470", True), ("98.27 %", True), ("+0.12 pp", True), ("0.2 s", True), ("2 min 05 s", True)]
 CELLS += [("{0,6}", False), ("none", False), ("7 → 1", False)]
 
 
 @pytest.mark.parametrize(("cell", "numeric"), CELLS)
 def test_numbers_are_recognised_for_right_alignment(cell: str, numeric: bool):
-    assert report.is_numeric(cell) is numeric
+    assert format.is_numeric(cell) is numeric
 
 
 def test_anchors_are_unique_and_url_safe():
@@ -288,7 +289,7 @@ def test_installed_wheel_carries_its_templates(runs_copy: Path, tmp_path: Path):
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target, wheel]
     subprocess.run(pip, check=True, capture_output=True)
     script = (
-        "import cnnreport, pathlib, sys; from cnnreport.report import build_report, select_runs;"
+        "import cnnreport, pathlib, sys; from cnnreport.report.build import build_report, select_runs;"
         "assert pathlib.Path(cnnreport.__file__).is_relative_to(pathlib.Path(sys.argv[1])), cnnreport.__file__;"
         "build_report(select_runs(pathlib.Path(sys.argv[2])), pathlib.Path(sys.argv[3]), tsne_samples=60)"
     )
@@ -296,5 +297,58 @@ def test_installed_wheel_carries_its_templates(runs_copy: Path, tmp_path: Path):
     args = [sys.executable, "-c", script, target, runs_copy, tmp_path / "wheel.html"]
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (target / "cnnreport" / "templates" / "report.html.j2").is_file()
+    assert (target / "cnnreport" / "report" / "templates" / "report.html.j2").is_file()
     assert "run-1-tiny10-tsne" in (tmp_path / "wheel.html").read_text()
+
+
+def test_runs_come_in_the_write_ups_order_whatever_their_names(runs_copy: Path, tmp_path: Path, fast_tsne):
+    """Experiment 1, Experiment 2, Bonus 1, 2, 3 (shortened re-runs included), then the rest by name."""
+    runs = tmp_path / "runs"
+    configs = {
+        "a-bonus3": ExperimentConfig(batch_norm=True, epochs=2),
+        "b-other": ExperimentConfig(classes=4, augment=True, dropout=0.2, epochs=2),
+        "c-bonus1": ExperimentConfig(augment=True, limit=3000, epochs=2),
+        "d-exp2": ExperimentConfig(classes=4, epochs=2),
+        "e-bonus2": ExperimentConfig(augment=True, dropout=0.3, epochs=2),
+        "f-exp1-seed1": ExperimentConfig(seed=1, epochs=2),
+        "g-fashion": ExperimentConfig(dataset="fashion-mnist", epochs=2),
+        "z-exp1": ExperimentConfig(epochs=2),
+    }
+    for name, config in configs.items():  # tiny10's results under other configs (its checkpoint would not fit)
+        shutil.copytree(runs_copy / "tiny10", runs / name, ignore=shutil.ignore_patterns("checkpoint.pt"))
+        RunDir(runs / name).write_config(config, f"cnnreport train --name {name}")
+    expected = ["f-exp1-seed1", "z-exp1", "d-exp2", "c-bonus1", "e-bonus2", "a-bonus3", "b-other", "g-fashion"]
+    assert [run.name for run in report.writeup_order(report.select_runs(runs))] == expected
+    assert [run.name for run in report.writeup_order(report.select_runs(runs, reversed(configs)))] == expected
+    shown = ["e-bonus2", "b-other", "z-exp1", "c-bonus1"]  # named in scheduling order, as reproduce finishes them
+    document = Document(build(runs, *shown))
+    anchors = [link[1:] for link in document.links if link.startswith("#run-") and link.count("-") <= 3]
+    assert list(dict.fromkeys(anchors)) == ["run-1-z-exp1", "run-2-c-bonus1", "run-3-e-bonus2", "run-4-b-other"]
+
+
+def test_sections_only_read_the_caches_build_filled(runs_copy: Path, tmp_path: Path, monkeypatch, document, fast_tsne):
+    """A report writes the HTML and missing t-SNE caches, nothing else; the sections write nothing."""
+    runs = copy_runs(runs_copy, tmp_path)
+    (runs / "tiny4" / "tsne.npz").unlink()
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        files = (p for p in runs.rglob("*") if p.is_file())
+        return {str(p.relative_to(runs)): (p.stat().st_mtime_ns, p.stat().st_size) for p in files}
+
+    before = snapshot()
+    build(runs)
+    after = snapshot()
+    assert set(after) - set(before) == {"tiny4/tsne.npz"}
+    assert {k: v for k, v in after.items() if k in before} == before
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a section wrote into a run directory")
+
+    from cnnreport.report import caches
+
+    monkeypatch.setattr(RunDir, "write_arrays", refuse)
+    monkeypatch.setattr(RunDir, "write_json", refuse)
+    files = RunResults(RunDir(runs / "tiny10"))
+    caches.fill(files, tsne.TsneParams(int(SAMPLES)))  # finds the cache: writes nothing
+    assert files.tsne.cached
+    assert all(s.missing is None for s in catalog.writeup_sections(files, lambda _title: None))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import report
 from cnnreport.config import PRESETS
-from cnnreport.reproduce import QUICK_EPOCHS, QUICK_IMAGES, plan
-from cnnreport.runs import RunDir, create_run
-from cnnreport.train import train_run
-from tests.conftest import invoke
+from cnnreport.jobs.reproduce import QUICK_EPOCHS, QUICK_IMAGES, plan
+from cnnreport.ml.train import train_run
+from cnnreport.report import build
+from cnnreport.storage.rundir import RunDir, create_run
+from tests.helpers import invoke
 from tests.test_report import Document
 from tests.test_train import StopAfter
 
@@ -97,7 +97,7 @@ def test_parallel_jobs_train_and_render_each_run_in_its_own_worker(
     def rendered_here(*_args: object) -> None:
         raise AssertionError("the parent process rendered a run's part of the report")
 
-    monkeypatch.setattr(report, "run_part", rendered_here)  # the spawned workers keep the real one
+    monkeypatch.setattr(build, "run_part", rendered_here)  # the spawned workers keep the real one
     result = reproduce(tmp_path, data_dir, "--jobs", "2")
     assert result.exit_code == 0, result.output
     writers = {(run / ".lock").read_text() for run in (tmp_path / "runs").iterdir()}

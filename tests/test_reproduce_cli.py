@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from cnnreport import reproduce as reproduce_module
 from cnnreport import system
 from cnnreport.config import PRESETS
-from cnnreport.runs import RunDir
-from tests.conftest import invoke
+from cnnreport.jobs import reproduce as reproduce_module
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import invoke
 from tests.idx_files import write_dataset
 from tests.test_report import Document
 from tests.test_reproduce import reproduce
@@ -22,11 +22,12 @@ def lean(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip what these tests do not look at and what costs seconds a run: the analyses beyond the
     write-up (evaluate's and each run's report sections) and sklearn's t-SNE. Runs with --jobs 1,
     in this process, where the stand-ins apply."""
-    from cnnreport import evaluate, tsne
-    from cnnreport.analysis import sections as analysis
+    from cnnreport.analyses import tsne
+    from cnnreport.jobs import evaluate
+    from cnnreport.report.sections import catalog
 
     monkeypatch.setattr(evaluate, "analyze", lambda *args: ({"dataset": args[-1]}, {}))
-    monkeypatch.setattr(analysis, "run_sections", lambda run: [])
+    monkeypatch.setattr(catalog, "run_sections", lambda files: [])
     monkeypatch.setattr(tsne, "compute", lambda features, params, indices: features[indices, :2])
 
 
@@ -101,10 +102,11 @@ def test_seeds_give_mean_and_std_and_a_verdict_against_the_write_up(
     tmp_path: Path, lean: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The write-up's settings (not --quick: quick runs match no experiment) on a tiny synthetic set."""
-    from cnnreport import report
+    from cnnreport.report import build
+    from cnnreport.report.document import RunPart
 
     # Each run's own part (figures) is report's business; the verdict is in the study sections.
-    monkeypatch.setattr(report, "run_part", lambda files, *_: report.RunPart(files.run.name, "", [], [], [], [], ""))
+    monkeypatch.setattr(build, "run_part", lambda files, *_: RunPart(files.run.name, "", [], [], [], [], ""))
     tiny = write_dataset(tmp_path / "data", train=100, test=100)
     result = invoke(
         "reproduce", "--seeds", "2", "--jobs", "1", "--tsne-samples", "40", "--runs-dir", tmp_path / "runs",

@@ -9,8 +9,9 @@ import torch
 
 from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, matching_preset
 from cnnreport.errors import RunError
-from cnnreport.runs import RunDir, create_run
-from cnnreport.train import train_run
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.ml.train import train_run
+from cnnreport.storage.rundir import RunDir, create_run
 
 
 class StopAfter:
@@ -25,7 +26,7 @@ class StopAfter:
 
 
 def final_state(run: RunDir) -> tuple[dict[str, torch.Tensor], list[dict[str, float]]]:
-    state = run.load_checkpoint()
+    state = load_checkpoint(run)
     metrics = [{k: v for k, v in row.items() if k != "seconds"} for row in state["metrics"]]
     return state["model"], metrics
 
@@ -41,7 +42,7 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, d
     with pytest.raises(KeyboardInterrupt):
         train_run(interrupted, config, data_dir=data_dir, device="cpu", on_epoch=StopAfter(1))
     assert interrupted.read_status()["status"] == "interrupted"
-    assert interrupted.load_checkpoint()["epoch"] == 1
+    assert load_checkpoint(interrupted)["epoch"] == 1
     train_run(interrupted, config, data_dir=data_dir, device="cpu", resume=True)
     (weights_a, metrics_a), (weights_b, metrics_b) = final_state(straight), final_state(interrupted)
     assert metrics_a == metrics_b

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnreport import tsne
+from cnnreport.analyses import tsne
+from cnnreport.analyses.tsne import TsneParams
 from cnnreport.errors import BadInput
-from cnnreport.runs import RunDir
-from cnnreport.tsne import TsneParams
+from cnnreport.report.caches import load_or_compute
+from cnnreport.storage.rundir import RunDir
 
 
 @pytest.fixture
@@ -60,9 +61,9 @@ def test_effective_params_clip_to_the_data():
 
 def test_second_call_reuses_the_cache(tmp_path: Path, features, counted):
     run = RunDir(tmp_path)
-    first = tsne.load_or_compute(run, *features, TsneParams(50))
+    first = load_or_compute(run, *features, TsneParams(50))
     stamp = run.tsne_file.stat().st_mtime_ns
-    second = tsne.load_or_compute(run, *features, TsneParams(50))
+    second = load_or_compute(run, *features, TsneParams(50))
     assert (first.cached, second.cached) == (False, True)
     assert len(counted) == 1 and run.tsne_file.stat().st_mtime_ns == stamp
     assert np.array_equal(first.coords, second.coords) and np.array_equal(first.indices, second.indices)
@@ -72,10 +73,10 @@ def test_second_call_reuses_the_cache(tmp_path: Path, features, counted):
 def test_cache_is_recomputed_when_parameters_or_features_change(tmp_path: Path, features, counted):
     run = RunDir(tmp_path)
     values, labels = features
-    tsne.load_or_compute(run, values, labels, TsneParams(40))
-    tsne.load_or_compute(run, values, labels, TsneParams(40, seed=1))
-    tsne.load_or_compute(run, values + 1, labels, TsneParams(40, seed=1))  # re-evaluated run
+    load_or_compute(run, values, labels, TsneParams(40))
+    load_or_compute(run, values, labels, TsneParams(40, seed=1))
+    load_or_compute(run, values + 1, labels, TsneParams(40, seed=1))  # re-evaluated run
     assert len(counted) == 3
     run.tsne_file.write_bytes(b"not an npz")
-    assert tsne.load_or_compute(run, values + 1, labels, TsneParams(40, seed=1)).cached is False
+    assert load_or_compute(run, values + 1, labels, TsneParams(40, seed=1)).cached is False
     assert len(counted) == 4

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cnnreport.runs import RunDir
-from tests.conftest import invoke
+from cnnreport.storage.rundir import RunDir
+from tests.helpers import invoke
 
 CHROMIUM = os.environ.get("CNNREPORT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.report import RunPart, render
-from cnnreport.sections import Table
+from cnnreport.report.document import RunPart, Table
+from cnnreport.report.render import render
 from tests.browser.conftest import HOSTILE_COMMAND, HOSTILE_RUN
 
 pytestmark = pytest.mark.browser

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport import runs
 from cnnreport.errors import WorkFailed
-from cnnreport.runs import RunDir
-from tests.faults.conftest import temp_files
+from cnnreport.ml.checkpoint import save_checkpoint
+from cnnreport.storage import atomic
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import temp_files
 
 
 def refuse(code: int):
@@ -31,16 +32,16 @@ def run(tmp_path: Path) -> RunDir:
     run.write_metrics([{"epoch": 1, "train_loss": 1.0, "train_accuracy": 0.5, "test_loss": 1.0,
                         "test_accuracy": 0.5, "seconds": 1.0}])  # fmt: skip
     run.write_arrays(run.predictions_file, logits=np.zeros((2, 10), np.float32))
-    run.save_checkpoint({"epoch": 1})
+    save_checkpoint(run, {"epoch": 1})
     return run
 
 
 NEW_VERSIONS = {
     "metrics.json": lambda run: run.write_metrics([]),
     "predictions.npz": lambda run: run.write_arrays(run.predictions_file, logits=np.ones((5, 10), np.float32)),
-    "checkpoint.pt": lambda run: run.save_checkpoint({"epoch": 2, "model": {"w": torch.ones(1000)}}),
+    "checkpoint.pt": lambda run: save_checkpoint(run, {"epoch": 2, "model": {"w": torch.ones(1000)}}),
 }
-STEPS = {"creating the temp file": (runs, "_open_new"), "fsync": (os, "fsync"), "rename": (os, "replace")}
+STEPS = {"creating the temp file": (atomic, "_open_new"), "fsync": (os, "fsync"), "rename": (os, "replace")}
 REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EIO: "Input/output error"}
 
 
@@ -76,6 +77,6 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(
 
 
 def test_a_successful_write_replaces_the_file_whole(run: RunDir) -> None:
-    run.save_checkpoint({"epoch": 2})
+    save_checkpoint(run, {"epoch": 2})
     assert torch.load(run.checkpoint_file, weights_only=True)["epoch"] == 2
     assert temp_files(run) == []

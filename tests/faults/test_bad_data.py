@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cnnreport.data import parse_idx, read_idx
 from cnnreport.errors import DataError
-from tests.faults.conftest import assert_fails, cli, train_command
+from cnnreport.ml.data import parse_idx, read_idx
+from tests.faults.helpers import assert_fails, cli, train_command
 from tests.idx_files import idx_bytes
 
 IMAGES, LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"

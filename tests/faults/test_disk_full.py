@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from cnnreport.errors import WorkFailed
-from cnnreport.runs import RunDir
-from tests.faults.conftest import (
+from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import (
     RUN_COMMANDS,
     assert_fails,
     assert_intact,
@@ -37,7 +38,7 @@ def test_a_disk_that_fills_up_mid_run_keeps_the_last_checkpoint_and_resume_finis
     assert_fails(cli(*train_command(runs_dir, fault_data, "run")), 1, "checkpoint.pt", "disk full")
     run = RunDir(runs_dir / "run")
     assert_intact(run)
-    assert run.load_checkpoint()["epoch"] == len(run.read_metrics()) == 1
+    assert load_checkpoint(run)["epoch"] == len(run.read_metrics()) == 1
     assert run.read_status()["status"] == "failed" and temp_files(run) == []
     remount(runs_dir, "size=64m")  # the user frees some space
     assert cli(*train_command(runs_dir, fault_data, "run", "--resume")).exit_code == 0
@@ -58,10 +59,10 @@ def test_a_read_only_runs_dir_gives_one_error_and_stays_unchanged(
 
 def test_a_checkpoint_bigger_than_the_free_space_is_a_disk_full_error(tmpfs) -> None:
     run = RunDir(tmpfs(16 * PAGE))
-    run.save_checkpoint({"epoch": 1})
+    save_checkpoint(run, {"epoch": 1})
     before = run.checkpoint_file.read_bytes()
     with pytest.raises(WorkFailed, match="checkpoint.pt: disk full"):  # not torch's opaque RuntimeError
-        run.save_checkpoint({"epoch": 2, "model": {"weights": torch.zeros(2**18)}})
+        save_checkpoint(run, {"epoch": 2, "model": {"weights": torch.zeros(2**18)}})
     assert run.checkpoint_file.read_bytes() == before and temp_files(run) == []
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.runs import RunDir
-from tests.faults.conftest import (
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import (
     RUN_COMMANDS,
     assert_fails,
     cli,
@@ -37,10 +38,10 @@ def test_each_command_exits_0_and_writes_what_it_promises(tmp_path: Path, fault_
     common = ["--runs-dir", tmp_path, "--data-dir", fault_data]
     run = RunDir(tmp_path / "ok")
     assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", *common).exit_code == 0
-    assert run.read_status()["status"] == "finished" and run.load_checkpoint()["epoch"] == 1
+    assert run.read_status()["status"] == "finished" and load_checkpoint(run)["epoch"] == 1
     assert [row["epoch"] for row in run.read_metrics()] == [1] and run.read_config().epochs == 1
     assert cli("train", "--epochs", "1", "--threads", "1", "--name", "ok", "--resume", *common).exit_code == 0
-    assert run.load_checkpoint()["epoch"] == 1 and run.read_status()["status"] == "finished"
+    assert load_checkpoint(run)["epoch"] == 1 and run.read_status()["status"] == "finished"
     evaluated = cli("evaluate", "ok", "--json", *common)
     assert evaluated.exit_code == 0
     assert json.loads(evaluated.stdout)["test_accuracy"] == run.read_json(run.evaluation_file)["test_accuracy"]

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport.runs import PAUSE_BEFORE_RENAME, RunDir
-from tests.faults.conftest import assert_fails, cli, copy_run, error_line, run_command, temp_files
+from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import assert_fails, cli, copy_run, error_line, run_command, temp_files
 
 MARKUP_NAMES = ["[red]alarm", "[bold]b[i]", "x[link=y]"]  # a run name cannot hold "/": "[/x]" is in the runs dir
 

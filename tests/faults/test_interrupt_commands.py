@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.runs import PAUSE_BEFORE_RENAME, RunDir
-from tests.faults.conftest import POLL_SECONDS, copy_run, error_line, snapshot
+from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import POLL_SECONDS, copy_run, error_line, snapshot
 
 HOLD_SECONDS = "60"  # far longer than the test waits: the signal, not the pause, must end the write
 

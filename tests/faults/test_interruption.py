@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.runs import RunDir
-from tests.faults.conftest import (
+from cnnreport.ml.checkpoint import load_checkpoint
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import (
     EPOCHS,
     assert_intact,
     assert_same_training,
@@ -89,7 +90,7 @@ def test_ctrl_c_saves_the_last_complete_epoch_and_prints_the_resume_command(
     message = error_line(training.stderr, "--resume", str(training.run.path))
     status = training.run.read_status()
     assert status["status"] == "interrupted"
-    assert training.run.load_checkpoint()["epoch"] == status["epochs_done"] == epochs_saved(training.run) >= 1
+    assert load_checkpoint(training.run)["epoch"] == status["epochs_done"] == epochs_saved(training.run) >= 1
     command = shlex.split(message.split("resume with: ", 1)[1])
     assert command[0] == "cnnreport" and command.count("--resume") == 1
     assert cli(*command[1:]).exit_code == 0

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport.runs import RunDir
-from tests.faults.conftest import (
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import (
     TRAIN_OPTIONS,
     assert_fails,
     assert_same_training,

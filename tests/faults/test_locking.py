@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnnreport.runs import RunDir
-from tests.faults.conftest import assert_same_training, cli, error_line, train_command
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import assert_same_training, cli, error_line, train_command
 
 
 def test_a_second_train_into_a_running_run_is_refused_and_the_first_is_unharmed(

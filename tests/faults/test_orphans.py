@@ -10,9 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from cnnreport.reproduce import plan
-from cnnreport.runs import PAUSE_BEFORE_RENAME, RunDir
-from tests.faults.conftest import assert_intact, epochs_saved
+from cnnreport.jobs.reproduce import plan
+from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import assert_intact, epochs_saved
 from tests.faults.test_reproduce_interrupt import living_members, reproduce_command
 from tests.idx_files import write_dataset
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.reproduce import plan
-from cnnreport.runs import RunDir, _create_temp, remove_stale_temps
-from tests.faults.conftest import copy_run, error_line, run_command, train_command
+from cnnreport.jobs.reproduce import plan
+from cnnreport.storage.atomic import _create_temp, remove_stale_temps
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import copy_run, error_line, run_command, train_command
 
 VICTIM_TEXT = b"precious data outside the runs dir\n"
 

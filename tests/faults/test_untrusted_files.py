@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from cnnreport.errors import RunError
-from cnnreport.runs import RunDir
-from tests.faults.conftest import RUN_COMMANDS, assert_fails, cli, copy_run, run_command, train_command
+from cnnreport.storage.rundir import RunDir
+from tests.faults.helpers import RUN_COMMANDS, assert_fails, cli, copy_run, run_command, train_command
 
 
 class CreatesFile:

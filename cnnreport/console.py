@@ -1,0 +1,172 @@
+"""All Rich output of the CLI: progress bars, tables, summaries. Library code never prints."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from cnnreport.storage.rundir import RunDir
+
+if TYPE_CHECKING:  # only for the annotation: importing the training loop would load torch for --help
+    from cnnreport.ml.train import Progress as EpochProgress
+
+
+def plain_console(stderr: bool = False) -> Console:
+    """A console that prints every string literally: run names and paths may hold '[red]' or '[/x]'."""
+    return Console(stderr=stderr, markup=False, highlight=False)
+
+
+def literal(text: str) -> Text:
+    """Text shown as is, for places (spinners) that would otherwise parse markup in a string."""
+    return Text(text)
+
+
+def line(console: Console, text: str) -> None:
+    """One literal line, never wrapped, so a command in it stays copyable."""
+    console.print(literal(text), soft_wrap=True)
+
+
+def error(console: Console, message: str) -> None:
+    """The one-line error: a red 'error:' and the message, literally."""
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
+class EpochBars:
+    """One Rich bar per epoch showing images done, loss, running accuracy and speed."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, Any] = {}
+
+    def update(self, p: EpochProgress) -> None:
+        if p.epoch not in self.tasks:
+            self.tasks[p.epoch] = self.progress.add_task(f"epoch {p.epoch}/{p.epochs}", total=p.total, stats="")
+        stats = f"loss {p.loss:.4f}  acc {p.accuracy:.2%}  {p.images_per_second:,.0f} img/s"
+        self.progress.update(self.tasks[p.epoch], completed=p.seen, stats=stats)
+
+    def epoch_done(self, row: dict[str, float]) -> None:
+        task = self.tasks.get(int(row["epoch"]))
+        if task is not None:
+            stats = self.progress.tasks[task].fields["stats"]
+            test = f"  test {row['test_accuracy']:.2%}  {row['seconds']:.1f}s"
+            self.progress.update(task, stats=stats + test)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def progress_columns() -> tuple[Any, ...]:
+    return (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}", markup=False),
+        TimeRemainingColumn(),
+    )
+
+
+@contextlib.contextmanager
+def epoch_progress(console: Console) -> Iterator[EpochBars]:
+    with Progress(*progress_columns(), console=console) as progress:
+        yield EpochBars(progress)
+
+
+def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]) -> None:
+    last = metrics[-1]
+    total = sum(row["seconds"] for row in metrics)
+    console.print(
+        f"{run.name}: {len(metrics)} epochs, running train accuracy {last['train_accuracy']:.2%}, "
+        f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,  # one line: the path stays copyable
+    )
+
+
+def evaluation(console: Console, result: dict[str, Any]) -> None:
+    table = Table(title=literal(f"{result['run']}: test accuracy {result['test_accuracy']:.2%}"))
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="right")
+    for row in result["per_class"]:
+        table.add_row(
+            literal(row["class"]),
+            f"{row['precision']:.4f}",
+            f"{row['recall']:.4f}",
+            f"{row['f1']:.4f}",
+            str(row["support"]),
+        )
+    console.print(table)
+    console.print(
+        f"train accuracy (clean) {result['train_accuracy']:.2%}, running {result['running_train_accuracy']:.2%}; "
+        f"ECE {result['ece']:.4f}, NLL {result['nll']:.4f}; {result['params_total']:,} parameters",
+        highlight=False,
+        markup=False,
+    )
+    analyses(console, result)
+
+
+def analyses(console: Console, result: dict[str, Any]) -> None:
+    """One line each for the analyses beyond the write-up (absent in older evaluations)."""
+    kinds = result.get("robustness", {}).get("kinds", {})
+    if kinds:
+        worst = ", ".join(f"{kind} {k['strengths'][-1]:g}: {k['accuracy'][-1]:.2%}" for kind, k in kinds.items())
+        console.print(f"robustness at the strongest level ({worst})", highlight=False, markup=False)
+    merged = result.get("merged_groups")
+    if merged:
+        console.print(
+            f"on the four groups: {merged['accuracy_argmax']:.2%} (argmax then group), "
+            f"{merged['accuracy_summed']:.2%} (summed probabilities)",
+            highlight=False,
+            markup=False,
+        )
+    if "efficiency" in result:
+        cost = result["efficiency"]
+        console.print(
+            f"{cost['mult_adds']:,} multiply-adds per image; {cost['train_seconds']:.0f}s of training",
+            highlight=False,
+            markup=False,
+        )
+
+
+def architecture(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title="Architecture")
+    table.add_column("Layer (type)")
+    table.add_column("Output shape")
+    table.add_column("Param #", justify="right")
+    for layer in summary["layers"]:
+        table.add_row(literal(layer["name"]), str(layer["output_shape"]), f"{layer['params']:,}")
+    console.print(table)
+    sizes = summary["sizes_mb"]
+    console.print(
+        f"Total params: {summary['params_total']:,}  Trainable: {summary['params_trainable']:,}  "
+        f"Non-trainable: {summary['params_non_trainable']:,}\n"
+        f"Input size (MB): {sizes['input']:.2f}  Forward/backward pass size (MB): {sizes['forward_backward']:.2f}  "
+        f"Params size (MB): {sizes['params']:.2f}  Estimated total size (MB): {sizes['total']:.2f}",
+        highlight=False,
+        markup=False,
+    )
+
+
+class JobBoard:
+    """One Rich bar per experiment of `reproduce`, fed by reproduce.Update messages."""
+
+    def __init__(self, progress: Progress, names: list[str]) -> None:
+        self.progress = progress
+        self.tasks = {name: progress.add_task(name, total=None, stats="waiting") for name in names}
+
+    def update(self, update: Any) -> None:
+        stats = update.stage + (f"  {update.detail}" if update.detail else "")
+        total = update.total or None
+        self.progress.update(self.tasks[update.name], completed=update.done, total=total, stats=stats)
+
+
+@contextlib.contextmanager
+def job_board(console: Console, names: list[str]) -> Iterator[JobBoard]:
+    with Progress(*progress_columns(), console=console) as progress:
+        yield JobBoard(progress, names)

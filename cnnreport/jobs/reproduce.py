@@ -1,0 +1,264 @@
+"""Reproduce the whole write-up: plan the runs, train/evaluate/inspect them in parallel.
+
+Each run is written only by the one process that trains it (train_run holds the run's
+lock). Finished work is skipped without rewriting any of its files, half-finished runs
+resume, so running the same command again after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnnreport.analyses.tsne import DEFAULT_SAMPLES
+from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.errors import CnnReportError
+from cnnreport.storage.rundir import RunDir, create_run
+
+if TYPE_CHECKING:
+    from cnnreport.report.document import RunPart
+
+QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
+QUICK_EPOCHS = 2
+ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its reproduce still lives
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the reproduction: where it goes and what it trains."""
+
+    name: str
+    config: ExperimentConfig
+
+
+@dataclass(frozen=True)
+class Update:
+    """A message from a worker: a stage change or training progress of one job."""
+
+    name: str
+    stage: str  # training, evaluating, inspecting, report: ..., done, failed
+    done: int = 0  # training images processed so far, over all epochs
+    total: int = 0
+    detail: str = ""
+
+
+def plan(seeds: int = 1, quick: bool = False, dataset: str = "mnist") -> list[Job]:
+    """The write-up's five experiments (times `seeds`) on `dataset`, costliest first to finish soonest.
+
+    Another dataset's runs are named after it (`kmnist-mnist10`, like `train` names them), so
+    they never resume or skip an MNIST run of the same experiment.
+    """
+    jobs = []
+    prefix = "" if dataset == "mnist" else f"{dataset}-"
+    for preset in PRESETS.values():
+        for seed in range(seeds):
+            config = preset.config.replace(seed=seed, dataset=dataset)
+            name = prefix + preset.id + (f"-seed{seed}" if seed else "")
+            if quick:
+                config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
+                name = f"quick-{name}"
+            jobs.append(Job(name, config))
+    return sorted(jobs, key=lambda job: -relative_cost(job.config))
+
+
+def relative_cost(config: ExperimentConfig) -> float:
+    """Training time in plain epochs, measured: augmentation or batch norm add about a sixth.
+
+    Starting the costliest jobs first keeps parallel workers evenly busy to the end.
+    """
+    return config.epochs * (1 + 0.15 * config.augment + 0.2 * config.batch_norm)
+
+
+def finished_metrics(run: RunDir, config: ExperimentConfig) -> list[dict[str, float]] | None:
+    """A finished run's metrics, read without rewriting anything; None when training has work to do.
+
+    train_run would also return them, but it rewrites metrics.json and run.json on the way.
+    Whatever is off (another config, a missing or damaged file, a kill after the last
+    checkpoint) is left to train_run, which resumes or explains it.
+    """
+    try:
+        if run.read_status().get("status") != "finished" or not run.checkpoint_file.exists():
+            return None
+        if run.read_config() != config:
+            return None
+        metrics = run.read_metrics()
+    except CnnReportError:
+        return None
+    return metrics if len(metrics) == config.epochs else None
+
+
+def needs_work(run: RunDir) -> bool:
+    """True unless the run is trained, evaluated and inspected after its last checkpoint."""
+    outputs = (run.checkpoint_file, run.evaluation_file, run.anatomy_file, run.layer_outputs_file)
+    if not all(path.exists() for path in outputs) or run.read_status().get("status") != "finished":
+        return True
+    checkpoint_time = run.checkpoint_file.stat().st_mtime
+    return any(path.stat().st_mtime < checkpoint_time for path in outputs[1:])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where and how every job of one reproduce runs."""
+
+    runs_dir: Path
+    data_dir: Path
+    device: str = "auto"
+    threads: int = 1  # per job: the cores split between parallel jobs
+    tsne_samples: int = DEFAULT_SAMPLES
+    command: str = ""
+
+
+def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> RunPart:
+    """Train (or resume), evaluate, inspect and embed one job, skipping steps already done;
+    return the job's part of the report.
+
+    The report part, t-SNE included (cached in the run dir), is made here, in parallel
+    with the other jobs, so that the report at the end only assembles.
+    """
+    from cnnreport.analyses.tsne import TsneParams
+    from cnnreport.jobs.evaluate import evaluate_run
+    from cnnreport.jobs.inspection import inspect_run
+    from cnnreport.ml.train import train_run
+    from cnnreport.report import build
+    from cnnreport.report.results import RunResults
+    from cnnreport.system import set_threads
+
+    set_threads(settings.threads)
+    run = create_run(settings.runs_dir, job.name)
+    progress = TrainingProgress(job.name, report)
+    report(Update(job.name, "training"))
+    metrics = finished_metrics(run, job.config)
+    if metrics is None:
+        metrics = train_run(
+            run, job.config, data_dir=settings.data_dir, device=settings.device, resume=True,
+            command=settings.command, on_progress=progress, default_threads=settings.threads,
+        )  # fmt: skip
+    if needs_work(run):
+        progress.stage("evaluating")
+        evaluate_run(run, settings.data_dir, settings.device)
+        progress.stage("inspecting")
+        inspect_run(run, settings.data_dir)
+    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
+    progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
+    return part
+
+
+class TrainingProgress:
+    """Turns per-epoch training progress into Updates counting images over all epochs."""
+
+    def __init__(self, name: str, report: Callable[[Update], None]) -> None:
+        self.name, self.report = name, report
+        self.done = self.total = 0
+
+    def __call__(self, p: Any) -> None:
+        self.done, self.total = (p.epoch - 1) * p.total + p.seen, p.total * p.epochs
+        detail = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.accuracy:.2%}  {p.images_per_second:,.0f}/s"
+        self.report(Update(self.name, "training", self.done, self.total, detail))
+
+    def stage(self, stage: str, detail: str = "") -> None:
+        self.report(Update(self.name, stage, self.total, self.total, detail))
+
+    def report_step(self, title: str) -> None:
+        """A step of rendering this run's part of the report."""
+        self.stage(f"report: {title}")
+
+
+# ---- parallel execution ---------------------------------------------------------------
+_updates: Any = None  # the queue a worker process reports to, set by _init_worker
+
+
+def _init_worker(updates: Any, parent: int) -> None:
+    global _updates
+    _updates = updates
+    # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")  # the board shows progress; stray library warnings would garble it
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker within a second once its reproduce is gone (kill -9 leaves no cleanup).
+
+    An orphan would train on, then idle forever holding memory and its run's lock. Every
+    file a worker writes is atomic and the lock dies with it, so the run resumes later.
+    """
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _worker(job: Job, settings: Settings) -> RunPart:
+    return run_job(job, settings, _updates.put)
+
+
+@dataclass
+class Outcome:
+    """What run_all brings back: each finished job's report part, and the failures."""
+
+    parts: dict[str, RunPart] = field(default_factory=dict)
+    failures: dict[str, BaseException] = field(default_factory=dict)
+
+
+def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
+    """Run every job, `processes` at a time. One failing run does not stop the others."""
+    if processes == 1:
+        return _run_inline(jobs, settings, on_update)
+    context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
+    updates = context.Queue()
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
+    pending = {pool.submit(_worker, job, settings): job for job in jobs}
+    try:
+        return _collect(pending, updates, on_update)
+    except BaseException:
+        # Ctrl-C (or any failure here): start nothing new and stop the workers now. Their
+        # last complete epochs are already on disk, so the next reproduce resumes from them.
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
+    outcome = Outcome()
+    while pending:
+        finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        _drain(updates, on_update)
+        for future in finished:
+            job, error = pending.pop(future), future.exception()
+            if error is None:
+                outcome.parts[job.name] = future.result()
+            else:
+                outcome.failures[job.name] = error
+                on_update(Update(job.name, "failed", detail=str(error)))
+    _drain(updates, on_update)
+    return outcome
+
+
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+    outcome = Outcome()
+    for job in jobs:
+        try:
+            outcome.parts[job.name] = run_job(job, settings, on_update)
+        except Exception as exc:  # recorded and shown; the other runs go on
+            outcome.failures[job.name] = exc
+            on_update(Update(job.name, "failed", detail=str(exc)))
+    return outcome
+
+
+def _drain(updates: Any, on_update: Callable[[Update], None]) -> None:
+    while True:
+        try:
+            on_update(updates.get_nowait())
+        except queue_module.Empty:
+            return

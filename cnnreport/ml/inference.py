@@ -1,0 +1,40 @@
+"""Running a model on images: logits and features, and the test metrics training reports per epoch."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnreport.ml.data import StudyData, batches
+
+# Small evaluation batches are twice as fast on a CPU: a 128-image batch's activations
+# (6 MB for conv1) are reused from the allocator and cache, while a 1000-image batch's
+# 50 MB are mapped and faulted in afresh for every layer (33k vs 17k images/s, one thread).
+EVAL_BATCH = 128
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, images: torch.Tensor, normalization: tuple[float, float]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and penultimate features for unit-float images, in eval mode, on the CPU."""
+    device = next(model.parameters()).device
+    mean, std = normalization
+    model.eval()
+    logits, features = [], []
+    for index in batches(len(images), EVAL_BATCH):
+        x = ((images[index] - mean) / std).to(device, memory_format=torch.channels_last)
+        feats = model.features(x)  # type: ignore[operator]
+        features.append(feats.cpu())
+        logits.append(model.fc(feats).cpu())  # type: ignore[operator]
+    return torch.cat(logits), torch.cat(features)
+
+
+def test_metrics(model: nn.Module, data: StudyData, normalization: tuple[float, float]) -> dict[str, float]:
+    """Test loss and accuracy of the model as it is now."""
+    logits, _ = predict(model, data.test_images, normalization)
+    return {
+        "test_loss": float(F.cross_entropy(logits, data.test_labels)),
+        "test_accuracy": float((logits.argmax(1) == data.test_labels).float().mean()),
+    }

@@ -1,0 +1,128 @@
+"""Collect run directories into one self-contained HTML report (never trains).
+
+Flow, one way: select the runs and put them in the write-up's order -> fill the caches
+(each run's t-SNE) -> build every Section from what the run folders hold (builders only
+read) -> render the templates -> write the file atomically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
+from cnnreport.config import PRESETS, writeup_rank
+from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.report import caches
+from cnnreport.report.document import RunPart, Section
+from cnnreport.report.render import render
+from cnnreport.report.results import RunResults
+from cnnreport.report.sections import catalog, guarded
+from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
+from cnnreport.storage.atomic import atomic_write, check_output
+from cnnreport.storage.peek import plain_fields
+from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
+
+Step = Callable[[str], None]
+
+
+def select_runs(runs_dir: Path, names: Iterable[str] = ()) -> list[RunDir]:
+    """The named runs (by name in runs_dir, or by path), or every run in runs_dir."""
+    names = list(dict.fromkeys(names))  # a run named twice is shown once
+    if names:
+        return [resolve_run(name, runs_dir) for name in names]
+    runs = list_runs(runs_dir)
+    if not runs:
+        where = "does not exist" if not runs_dir.is_dir() else "holds no run directories"
+        raise BadInput(f"runs dir {runs_dir} {where}; train a run first (cnnreport train) or pass --runs-dir")
+    return runs
+
+
+def writeup_order(runs: Iterable[RunDir]) -> list[RunDir]:
+    """Experiment 1, Experiment 2, Bonus 1, 2, 3 (each by run name), then every other run by name."""
+
+    def rank(run: RunDir) -> tuple[int, str]:
+        try:
+            return writeup_rank(run.read_config()), run.name
+        except CnnReportError:  # an unreadable config: shown with the others, its sections say why
+            return len(PRESETS), run.name
+
+    return sorted(runs, key=rank)
+
+
+def build_report(
+    runs: list[RunDir],
+    output: Path,
+    on_step: Step | None = None,
+    tsne_samples: int = DEFAULT_SAMPLES,
+    ready: Mapping[str, RunPart] | None = None,
+) -> Path:
+    """Render the runs into one HTML file at `output`, in the write-up's order, and return its path.
+
+    `ready` holds parts already rendered elsewhere (reproduce renders each run's part in
+    the worker that trained it, while other runs still train); the rest are rendered here.
+    """
+    step = on_step or (lambda _message: None)
+    check_samples(tsne_samples)  # bad input is refused before any work
+    check_output(output)
+    for run in runs:
+        check_run(run)
+    ordered = writeup_order(runs)
+    everything = [RunResults(run) for run in ordered]
+    parts = []
+    for position, files in enumerate(everything, 1):
+        name = files.run.name
+        announce = _announcer(step, f"[{position}/{len(ordered)}] {name}")
+        part = (ready or {}).get(name) or run_part(files, TsneParams(tsne_samples), announce)
+        parts.append(replace(part, anchor=anchor(name, position)))
+    step("comparing runs")
+    studies = guarded("study", "Analyses across runs", lambda: catalog.study_sections(everything))
+    step("rendering the document")
+    html = render(parts, summary_table(everything), studies)
+    atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
+    return output
+
+
+def check_run(run: RunDir) -> None:
+    """Refuse, before any work, a run whose JSON files are not cnnreport's or whose checkpoint
+    belongs to another config. Missing files are fine: the sections say what to run.
+
+    The checkpoint's config is read without torch (storage.peek); one that cannot be read so
+    is left alone, since the report never loads it.
+    """
+    for path in (run.status_file, run.metrics_file, run.evaluation_file, run.anatomy_file):
+        if path.exists():
+            run.read_json(path)
+    config = run.read_config()
+    if not run.checkpoint_file.exists():
+        return
+    state = plain_fields(run.checkpoint_file)
+    if state is not None and state.get("config") != config.to_dict():
+        run.check_checkpoint(state)
+
+
+def _announcer(step: Step, prefix: str) -> Step:
+    return lambda title: step(f"{prefix}: {title}")
+
+
+def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
+    """One run's facts, the write-up's sections and the analyses beyond it (anchor set later).
+
+    Its cache (the t-SNE) is filled first; the sections after it only read.
+    """
+    announce("reading")
+    caches.fill(files, tsne)
+    sections = catalog.writeup_sections(files, announce)
+    announce("analyses")
+    analyses: list[Section] = guarded("analyses", "Analyses beyond the write-up", lambda: catalog.run_sections(files))
+    files.release_arrays()  # only the summary's small files stay in memory across runs
+    facts, commands, warning = run_facts(files), commands_for(files), status_warning(files)
+    return RunPart(files.run.name, "", facts, commands, sections, analyses, warning)
+
+
+def anchor(name: str, position: int) -> str:
+    """A unique, URL-safe id for a run, whatever characters its name holds."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+    return f"run-{position}-{slug}" if slug else f"run-{position}"

@@ -1,0 +1,51 @@
+"""The report's structure, independent of HTML: runs, sections, figures, tables, notes.
+
+Section builders return Sections made of figures, tables and notes; the template renders
+any Section the same way, so adding an analysis never means touching the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An embedded image: a data: URI, its alt text and an optional caption."""
+
+    data_uri: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Section:
+    """One titled part of the report; `missing` names what is absent when it cannot be shown."""
+
+    id: str
+    title: str
+    intro: str = ""
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: str | None = None
+
+
+@dataclass
+class RunPart:
+    """Everything the template shows for one run."""
+
+    name: str
+    anchor: str
+    facts: list[list[str]]
+    commands: list[str]
+    sections: list[Section]
+    analyses: list[Section] = field(default_factory=list)
+    warning: str = ""  # training that did not end normally

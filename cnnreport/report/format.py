@@ -1,0 +1,67 @@
+"""How the report writes numbers: one module, also registered as the templates' Jinja filters.
+
+Percentages are written one way everywhere, "98.27 %" (a space before the unit, as for pp,
+s and MB); differences of two accuracies in signed percentage points, "+0.12 pp".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import jinja2
+
+from cnnreport.analyses.seeds import Spread
+
+DASH = "—"  # a value a run cannot provide (yet)
+NUMBER = re.compile(r"^[−+-]?[\d,]*\.?\d+\s*(%|pp|s|MB)?$|^\d+ min \d+ s$")
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    """A fraction as a percentage: 0.98273 -> '98.27 %'."""
+    return f"{fraction * 100:.{digits}f} %"
+
+
+def points(difference: float) -> str:
+    """A difference of two accuracies in percentage points, signed: '+0.12 pp'."""
+    return f"{difference * 100:+.2f} pp"
+
+
+def duration(seconds: float) -> str:
+    """'2 min 05 s', or '4.2 s' under a minute."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def spread(value: Spread, scale: float = 100.0, digits: int = 2, unit: str = "%") -> str:
+    """'98.27 %' for one value, '98.27 ± 0.12 % (n=3)' for several, 'n/a' for none."""
+    if value.n == 0:
+        return "n/a"
+    suffix = unit and " " + unit
+    if value.n == 1:
+        return f"{value.mean * scale:.{digits}f}{suffix}"
+    return f"{value.mean * scale:.{digits}f} ± {value.std * scale:.{digits}f}{suffix} (n={value.n})"
+
+
+STRENGTHS: dict[str, Callable[[float], str]] = {
+    "rotation": lambda degrees: f"{degrees:g}°",
+    "translation": lambda fraction: percent(fraction, 0),
+    "brightness": lambda factor: f"×{factor:g}",
+    "noise": lambda sigma: f"σ={sigma:g}",
+}
+
+
+def strength(kind: str, value: float) -> str:
+    """One perturbation strength as tables and figures label it: '18°', '12 %', '×0.4', 'σ=0.2'."""
+    return STRENGTHS[kind](value) if kind in STRENGTHS else f"{value:g}"
+
+
+def is_numeric(text: object) -> bool:
+    """Whether a table cell is a number, so the template aligns it right."""
+    return bool(NUMBER.match(str(text).strip()))
+
+
+def register(environment: jinja2.Environment) -> None:
+    """Make these the templates' filters (percent, points, duration) and the `numeric` test."""
+    environment.filters.update(percent=percent, points=points, duration=duration)
+    environment.tests["numeric"] = is_numeric
