@@ -1,0 +1,122 @@
+"""How the tuned preset was chosen: candidate recipes scored on a validation split only.
+
+Each candidate trains on the first 55,000 MNIST training images and is scored on the last
+5,000 (the same split as `cnnreport train --validation 5000`); the test set is never read.
+One line of JSON per candidate: parameters, validation accuracy per epoch, seconds.
+
+    python benchmarks/recipe_search.py --data-dir ../shared/data            # every candidate
+    python benchmarks/recipe_search.py --only w14-8-12 --seed 1             # one, another seed
+
+Mild augmentation (half the write-up's rotation and shift, no brightness) is a candidate here
+but not a train option: it did not beat no augmentation, so it never became one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnreport.ml.augment import AffineParams, apply
+from cnnreport.ml.data import batches, load_study_data, normalization_of
+
+VALIDATION = 5000
+EPOCHS = 15
+
+# name: (widths, batch size, peak lr, label smoothing, augmentation (degrees, shift fraction)).
+# All use batch norm and a one-cycle schedule; listed in the order they were tried.
+CANDIDATES: dict[str, tuple[tuple[int, int, int], int, float, float, tuple[float, float]]] = {
+    "w12-10-8-aug-ls": ((12, 10, 8), 64, 0.01, 0.05, (8, 0.08)),
+    "w16-8-4-aug-ls": ((16, 8, 4), 64, 0.01, 0.05, (8, 0.08)),
+    "w12-10-8": ((12, 10, 8), 64, 0.01, 0.0, (0, 0)),
+    "w12-10-8-b32": ((12, 10, 8), 32, 0.01, 0.0, (0, 0)),
+    "w12-10-8-ls": ((12, 10, 8), 64, 0.01, 0.05, (0, 0)),
+    "w12-10-8-mildaug": ((12, 10, 8), 64, 0.01, 0.0, (4, 0.04)),
+    "w14-8-12": ((14, 8, 12), 64, 0.01, 0.0, (0, 0)),
+    "w12-10-10": ((12, 10, 10), 64, 0.01, 0.0, (0, 0)),
+    "w14-8-12-lr0.02": ((14, 8, 12), 64, 0.02, 0.0, (0, 0)),
+}
+
+
+class Candidate(nn.Module):
+    """The write-up's layer sequence (conv7, pool, conv5, pool, conv3/2, avgpool, linear) at other widths."""
+
+    def __init__(self, widths: tuple[int, int, int]) -> None:
+        super().__init__()
+        c1, c2, c3 = widths
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(1, c1, 7, padding=3), nn.Conv2d(c1, c2, 5, padding=2), nn.Conv2d(c2, c3, 3, stride=2, padding=1)]
+        )
+        self.norms = nn.ModuleList([nn.BatchNorm2d(c) for c in widths])
+        self.fc = nn.Linear(4 * c3, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pools = (F.max_pool2d, F.max_pool2d, F.avg_pool2d)
+        for conv, norm, pool in zip(self.convs, self.norms, pools):
+            x = pool(F.relu(norm(conv(x))), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, degrees: float, shift: float) -> torch.Tensor:
+    uniform = torch.rand(len(images), 4, generator=generator) * 2 - 1  # 4 draws, as the search ran
+    params = AffineParams(uniform[:, 0] * degrees, uniform[:, 1:3] * shift * images.shape[-1], torch.ones(len(images)))
+    return apply(images, params)
+
+
+def search(name: str, data_dir: Path, seed: int) -> dict[str, object]:
+    """Train one candidate for EPOCHS epochs; its validation accuracy after each epoch."""
+    widths, batch_size, peak_lr, smoothing, (degrees, shift) = CANDIDATES[name]
+    data = load_study_data(data_dir, "mnist", 10)
+    train_x, train_y = data.train_images[:-VALIDATION], data.train_labels[:-VALIDATION]
+    val_x, val_y = data.train_images[-VALIDATION:], data.train_labels[-VALIDATION:]
+    mean, std = normalization_of(train_x)
+    torch.manual_seed(seed)
+    model = Candidate(widths).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr, fused=True)
+    steps = EPOCHS * math.ceil(len(train_y) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=steps)
+    history, started = [], time.perf_counter()
+    for epoch in range(1, EPOCHS + 1):
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        model.train()
+        for index in batches(len(train_y), batch_size, generator):
+            images = train_x[index]
+            if degrees or shift:
+                images = augment(images, generator, degrees, shift)
+            logits = model(((images - mean) / std).contiguous(memory_format=torch.channels_last))
+            loss = F.cross_entropy(logits, train_y[index], label_smoothing=smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        model.eval()
+        with torch.no_grad():
+            hits = sum(
+                int((model((val_x[i] - mean) / std).argmax(1) == val_y[i]).sum()) for i in batches(VALIDATION, 1000)
+            )
+        history.append(round(100 * hits / VALIDATION, 2))
+    params = sum(p.numel() for p in model.parameters())
+    seconds = round(time.perf_counter() - started)
+    return {"candidate": name, "seed": seed, "params": params, "validation": history, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--only", choices=sorted(CANDIDATES), action="append")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for name in args.only or CANDIDATES:
+        print(json.dumps(search(name, args.data_dir, args.seed)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
