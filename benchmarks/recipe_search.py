@@ -58,7 +58,7 @@ class Candidate(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pools = (F.max_pool2d, F.max_pool2d, F.avg_pool2d)
-        for conv, norm, pool in zip(self.convs, self.norms, pools):
+        for conv, norm, pool in zip(self.convs, self.norms, pools, strict=True):
             x = pool(F.relu(norm(conv(x))), 2)
         return self.fc(torch.flatten(x, 1))
 
