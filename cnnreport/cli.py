@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cnnreport import console
-from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, preset_config
+from cnnreport.config import CHOOSABLE, ExperimentConfig, default_run_name, preset_config
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
@@ -73,6 +73,16 @@ def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
     return base.replace(**{k: v for k, v in options.items() if v is not None})
 
 
+def parse_widths(text: str | None) -> tuple[int, ...] | None:
+    """`--widths 12,10,8` as a tuple; the config checks count and range."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise BadInput(f"--widths must be three whole numbers separated by commas, like 16,8,4, not {text!r}") from None
+
+
 @app.command()
 def train(
     classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
@@ -88,8 +98,17 @@ def train(
     lr: Annotated[Optional[float], typer.Option(help="Adam learning rate [0.001].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed [0].")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+    schedule: Annotated[
+        Optional[str], typer.Option(help="LR per batch: constant, onecycle (--lr is the peak) or cosine [constant].")
+    ] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(help="Label smoothing in [0, 1) [0].")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay; 0 = plain Adam [0].")] = None,
+    widths: Annotated[Optional[str], typer.Option(help="Output channels of the 3 convolutions [16,8,4].")] = None,
+    validation: Annotated[
+        Optional[int], typer.Option(help="Hold out the last N training images; test scored once, at the end [0].")
+    ] = None,
     preset: Annotated[
-        Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")
+        Optional[str], typer.Option(help=f"Start from a preset: {', '.join(CHOOSABLE)} (tuned: not the write-up's).")
     ] = None,
     name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
@@ -107,7 +126,8 @@ def train(
     with user_errors():
         config = build_config(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
-            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
+            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
+            label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths), validation=validation,
         )  # fmt: skip
         if threads is not None and threads < 1:
             raise BadInput(f"--threads must be at least 1, not {threads}")
@@ -193,6 +213,10 @@ def reproduce(
     jobs: Annotated[Optional[int], typer.Option(help="Experiments trained in parallel [one per core].")] = None,
     seeds: Annotated[int, typer.Option(help="Seeds per experiment (mean ± std in the report).")] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
+    with_tuned: Annotated[bool, typer.Option("--with-tuned", help="Also train the tuned preset (not the write-up's).")] = False,
+    ablation: Annotated[
+        bool, typer.Option("--ablation", help="Also train the tuned preset and its runs without one ingredient each.")
+    ] = False,
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
@@ -210,7 +234,7 @@ def reproduce(
         pick_device(device)
         check_samples(tsne_samples)
         require_files(data_dir or default_data_dir(), "mnist")  # one error now, not one per run
-        planned = plan(seeds, quick)
+        planned = plan(seeds, quick, with_tuned, ablation)
         processes = min(jobs or available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()
         settings = Settings(

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES
-from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.ablation import run_name, used_ingredients, without
+from cnnreport.config import PRESETS, TUNED, ExperimentConfig
 from cnnreport.storage.rundir import RunDir, create_run
 
 if TYPE_CHECKING:
@@ -46,18 +47,27 @@ class Update:
     detail: str = ""
 
 
-def plan(seeds: int = 1, quick: bool = False) -> list[Job]:
-    """The write-up's five experiments (times `seeds`), costliest first to finish soonest."""
+def plan(seeds: int = 1, quick: bool = False, with_tuned: bool = False, ablation: bool = False) -> list[Job]:
+    """The write-up's five experiments (times `seeds`), costliest first to finish soonest.
+
+    `with_tuned` adds the tuned recipe; `ablation` adds it and its runs without one ingredient each.
+    """
+    named = [(preset.id, preset.config) for preset in PRESETS.values()]
+    named += [(TUNED.id, TUNED.config)] if with_tuned or ablation else []
     jobs = []
-    for preset in PRESETS.values():
+    for base, recipe in named:
         for seed in range(seeds):
-            config = preset.config.replace(seed=seed)
-            name = preset.id + (f"-seed{seed}" if seed else "")
-            if quick:
-                config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
-                name = f"quick-{name}"
-            jobs.append(Job(name, config))
+            jobs.append(_job(base + (f"-seed{seed}" if seed else ""), recipe.replace(seed=seed), quick))
+    for ingredient in used_ingredients() if ablation else []:
+        for seed in range(seeds):
+            jobs.append(_job(run_name(ingredient, seed), without(ingredient).replace(seed=seed), quick))
     return sorted(jobs, key=lambda job: -relative_cost(job.config))
+
+
+def _job(name: str, config: ExperimentConfig, quick: bool) -> Job:
+    if quick:
+        return Job(f"quick-{name}", config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS)))
+    return Job(name, config)
 
 
 def relative_cost(config: ExperimentConfig) -> float:

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted")
 METRIC_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
+# With --validation the test set is scored after the last epoch only: rows before it hold null
+# there (JSON has no NaN), and every row has the validation fields.
+NULLABLE_METRICS = ("test_loss", "test_accuracy")
+VALIDATION_METRICS = ("validation_loss", "validation_accuracy")
 # Which command writes each file of a run, for the notes that say how to make a missing one.
 WRITTEN_BY = {
     "config.json": "train", "metrics.json": "train", "run.json": "train", "checkpoint.pt": "train",
@@ -162,13 +166,24 @@ class RunDir:
 
 
 def check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
-    """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS."""
+    """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS.
+
+    Test fields may be null (a run with --validation scores the test set after its last epoch
+    only); validation fields, where present, are numbers.
+    """
     if not isinstance(epochs, list) or not all(isinstance(row, dict) for row in epochs):
         raise RunError(f"{path}: metrics must be a list of objects, one per epoch")
     for number, row in enumerate(epochs, 1):
-        if not all(is_number(row.get(field)) for field in METRIC_FIELDS) or row["epoch"] != number:
+        if not all(_metric_ok(row, field) for field in METRIC_FIELDS + VALIDATION_METRICS) or row["epoch"] != number:
             raise RunError(f"{path}: metrics of epoch {number} need numbers {', '.join(METRIC_FIELDS)}")
     return epochs
+
+
+def _metric_ok(row: dict[str, Any], field: str) -> bool:
+    value = row.get(field)
+    if value is None:
+        return field in NULLABLE_METRICS or (field in VALIDATION_METRICS and field not in row)
+    return is_number(value)
 
 
 def is_number(value: Any) -> bool:
