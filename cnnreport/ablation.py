@@ -35,6 +35,14 @@ INGREDIENTS = (
 )
 
 
+def parameter_count(config: ExperimentConfig) -> int:
+    """The network's parameters, counted by hand (the report must not build a torch model for it)."""
+    c1, c2, c3 = config.widths
+    convolutions = (1 * 7 * 7 + 1) * c1 + (c1 * 5 * 5 + 1) * c2 + (c2 * 3 * 3 + 1) * c3
+    batch_norm = 2 * (c1 + c2 + c3) if config.batch_norm else 0  # a scale and a shift per channel
+    return convolutions + batch_norm + (4 * c3 + 1) * config.classes
+
+
 def used_ingredients(recipe: ExperimentConfig = TUNED.config) -> list[Ingredient]:
     """The ingredients in which the recipe differs from the write-up's training."""
     return [i for i in INGREDIENTS if recipe.replace(**i.writeup_values) != recipe]
