@@ -25,7 +25,9 @@ class Ingredient:
 
 
 INGREDIENTS = (
-    Ingredient("schedule", "one-cycle schedule (back to a constant LR of 0.001)", {"schedule": "constant", "lr": 0.001}),
+    Ingredient(
+        "schedule", "one-cycle schedule (back to a constant LR of 0.001)", {"schedule": "constant", "lr": 0.001}
+    ),
     Ingredient("batchnorm", "batch normalisation", {"batch_norm": False}),
     Ingredient("widths", "channel widths (back to 16, 8, 4)", {"widths": WRITEUP.widths}),
     Ingredient("batchsize", "batch size (back to 20)", {"batch_size": WRITEUP.batch_size}),

@@ -127,7 +127,8 @@ def train(
         config = build_config(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
-            label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths), validation=validation,
+            label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths),
+            validation=validation,
         )  # fmt: skip
         if threads is not None and threads < 1:
             raise BadInput(f"--threads must be at least 1, not {threads}")
@@ -213,7 +214,9 @@ def reproduce(
     jobs: Annotated[Optional[int], typer.Option(help="Experiments trained in parallel [one per core].")] = None,
     seeds: Annotated[int, typer.Option(help="Seeds per experiment (mean ± std in the report).")] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
-    with_tuned: Annotated[bool, typer.Option("--with-tuned", help="Also train the tuned preset (not the write-up's).")] = False,
+    with_tuned: Annotated[
+        bool, typer.Option("--with-tuned", help="Also train the tuned preset (not the write-up's).")
+    ] = False,
     ablation: Annotated[
         bool, typer.Option("--ablation", help="Also train the tuned preset and its runs without one ingredient each.")
     ] = False,

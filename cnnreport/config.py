@@ -101,7 +101,10 @@ class ExperimentConfig:
         widths_ok = len(self.widths) == 3 and all(_is_int(w) and 1 <= w <= MAX_WIDTH for w in self.widths)
         available = (self.limit or TRAIN_IMAGES) - self.validation
         return [
-            (self.schedule not in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}"),
+            (
+                self.schedule not in SCHEDULES,
+                f"--schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}",
+            ),
             (not 0.0 <= self.label_smoothing < 1.0, f"--label-smoothing must be in [0, 1), not {self.label_smoothing}"),
             (not 0.0 <= self.weight_decay < float("inf"), f"--weight-decay must be >= 0, not {self.weight_decay}"),
             (not widths_ok, f"--widths must be three whole numbers from 1 to {MAX_WIDTH}, like 16,8,4"),

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnreport.analyses.tsne import DEFAULT_SAMPLES
 from cnnreport.ablation import run_name, used_ingredients, without
+from cnnreport.analyses.tsne import DEFAULT_SAMPLES
 from cnnreport.config import PRESETS, TUNED, ExperimentConfig
 from cnnreport.storage.rundir import RunDir, create_run
 

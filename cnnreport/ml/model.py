@@ -19,7 +19,8 @@ class StudyCNN(nn.Module):
     """conv7 -> pool -> conv5 -> pool -> conv3/2 -> avgpool -> linear: 4,470 params for 10 classes.
 
     `widths` are the three convolutions' output channels (the write-up's 16, 8, 4 by default);
-    the output layer reads the 2x2 pooled map of the last one, 4 * widths[2] features. ReLU is applied functionally so the architecture table lists exactly the write-up's
+    the output layer reads the 2x2 pooled map of the last one, 4 * widths[2] features.
+    ReLU is applied functionally so the architecture table lists exactly the write-up's
     layers. Optional BatchNorm2d sits between each convolution and its ReLU. Dropout,
     when asked for, acts on the pooled features just before the output layer, the one
     place where it cannot be confused with spatial dropout; it shows as its own row.

@@ -55,8 +55,8 @@ def finished_experiments(runs: list[RunResults]) -> dict[ExperimentConfig, Finis
         config = experiment.config
         if config.dataset != "mnist" or config.limit is not None or config.validation:
             continue
-        scored = [(run.name, finished_accuracy(reader[run])) for run in experiment.runs]
-        scored = [(name, value) for name, value in scored if value is not None]
+        read = [(run.name, finished_accuracy(reader[run])) for run in experiment.runs]
+        scored = [(name, value) for name, value in read if value is not None]
         if scored:
             accuracy = mean_std([value for _, value in scored])
             found[config.replace(seed=0)] = Finished(experiment, tuple(name for name, _ in scored), accuracy)
