@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 import torch
 
-from cnnreport.ablation import used_ingredients, without
+from cnnreport.ablation import parameter_count, used_ingredients, without
 from cnnreport.config import PRESETS, TUNED, ExperimentConfig, default_run_name, preset_config
 from cnnreport.jobs.evaluate import evaluate_run
 from cnnreport.jobs.reproduce import plan
@@ -18,6 +19,7 @@ from cnnreport.ml.train import train_run
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog
 from cnnreport.report.sections.budget import budget_section
+from cnnreport.report.sections.summary import explicit_commands
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
 from tests.test_train import StopAfter, final_state
@@ -147,3 +149,23 @@ def test_budget_section_is_a_study_section_of_the_report(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     html = output.read_text()
     assert "How far the same budget goes" in html and "99.35 ± 0.07 % (n=2)" in html
+
+
+def test_a_run_with_every_new_option_repeats_from_its_report_command_and_reports(tmp_path: Path, data_dir: Path):
+    config = ExperimentConfig(
+        epochs=1, limit=300, validation=100, schedule="cosine", label_smoothing=0.1, weight_decay=0.01,
+        widths=(8, 6, 5), batch_norm=True,
+    )  # fmt: skip
+    command = shlex.split(explicit_commands("again", config)[0])[2:]  # after `cnnreport train`
+    common = ["--runs-dir", tmp_path, "--data-dir", data_dir]
+    result = invoke("train", *command, "--threads", "1", *common)
+    assert result.exit_code == 0, result.output
+    assert RunDir(tmp_path / "again").read_config() == config
+    for step in ("evaluate", "inspect"):
+        result = invoke(step, "again", *common)
+        assert result.exit_code == 0, result.output
+    output = tmp_path / "report.html"
+    result = invoke("report", "again", "-o", output, "--runs-dir", tmp_path, "--tsne-samples", "60")
+    assert result.exit_code == 0, result.output
+    assert "the analysis failed" not in output.read_text()
+    assert evaluate_run(RunDir(tmp_path / "again"), data_dir)["params_total"] == parameter_count(config)
