@@ -21,6 +21,7 @@ TITLE = "How far the same budget goes"
 WITH_TUNED = "`cnnreport reproduce --with-tuned --seeds 3`"
 WITH_ABLATION = "`cnnreport reproduce --ablation --seeds 3`"
 COMPARISON_HEADER = ["experiment", "runs", "parameters", "epochs", "test accuracy", "difference to tuned"]
+NO_TUNED = "No finished full-MNIST run of the tuned recipe is here (`cnnreport train --preset tuned`)."
 ABLATION_HEADER = ["put back", "runs", "parameters", "test accuracy", "difference to tuned", "inside the seed spread?"]
 
 
@@ -107,10 +108,12 @@ def budget_section(runs: list[RunResults]) -> Section:
     ingredients = used_ingredients()
     ablated = [i for i in ingredients if without(i) in found]
     if tuned is None and not ablated:
+        # A note, not a `missing` mark, like the write-up comparison's: a report of the write-up's
+        # five experiments is complete without the tuned recipe, which is not one of them.
         return Section(
-            SECTION_ID, TITLE, missing=f"no finished run of the tuned recipe; run {WITH_TUNED}, then {WITH_ABLATION}"
+            SECTION_ID, TITLE, notes=[f"{NO_TUNED} {WITH_TUNED} trains it, then {WITH_ABLATION} its ablation."]
         )
-    notes = [] if tuned is not None else [f"The tuned recipe itself has no finished run; run {WITH_TUNED}."]
+    notes = [] if tuned is not None else [f"{NO_TUNED} Run {WITH_TUNED}."]
     if len(ablated) < len(ingredients):
         notes.append(f"Ablation runs are missing for some ingredients; {WITH_ABLATION} trains them.")
     return Section(
