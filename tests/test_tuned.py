@@ -11,6 +11,7 @@ import torch
 
 from cnnreport.ablation import parameter_count, used_ingredients, without
 from cnnreport.config import PRESETS, TUNED, ExperimentConfig, default_run_name, preset_config
+from cnnreport.jobs import reproduce as reproduce_job
 from cnnreport.jobs.evaluate import evaluate_run
 from cnnreport.jobs.reproduce import plan
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
@@ -169,3 +170,20 @@ def test_a_run_with_every_new_option_repeats_from_its_report_command_and_reports
     assert result.exit_code == 0, result.output
     assert "the analysis failed" not in output.read_text()
     assert evaluate_run(RunDir(tmp_path / "again"), data_dir)["params_total"] == parameter_count(config)
+
+
+@pytest.mark.parametrize(("flags", "extra"), [([], set()), (["--with-tuned"], {"tuned"}), (["--ablation"], None)])
+def test_reproduce_flags_reach_the_plan(tmp_path: Path, data_dir: Path, monkeypatch, flags, extra) -> None:
+    planned: list[str] = []
+
+    def record(jobs, settings, processes, on_update):  # stands in for training: records, trains nothing
+        planned.extend(job.name for job in jobs)
+        return reproduce_job.Outcome(failures={job.name: RuntimeError("not trained here") for job in jobs})
+
+    monkeypatch.setattr(reproduce_job, "run_all", record)
+    result = invoke("reproduce", *flags, "--runs-dir", tmp_path, "--data-dir", data_dir, "--jobs", "1")
+    assert result.exit_code == 1 and "not trained here" in result.output
+    expected = set(PRESETS) | (
+        extra if extra is not None else {"tuned"} | {f"tuned-no-{i.id}" for i in used_ingredients()}
+    )
+    assert set(planned) == expected
