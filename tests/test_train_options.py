@@ -161,3 +161,11 @@ def test_validation_larger_than_the_data_is_refused(tmp_path: Path, data_dir: Pa
     assert result.exit_code == 2, result.output
     assert "less than one batch" in result.output
     assert not any(RunDir(p).config_file.exists() for p in tmp_path.iterdir())
+
+
+def test_help_shows_the_new_options() -> None:
+    train_help = invoke("train", "--help").output
+    for option in ("--schedule", "--label-smoothing", "--weight-decay", "--widths", "--validation", "tuned"):
+        assert option in train_help
+    reproduce_help = invoke("reproduce", "--help").output
+    assert "--with-tuned" in reproduce_help and "--ablation" in reproduce_help
