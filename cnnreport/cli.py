@@ -225,7 +225,7 @@ def reproduce(
     data_dir: DataDirOption = None,
     device: DeviceOption = "auto",
 ) -> None:
-    """Run the write-up's five experiments (skipping finished work), then render the report."""
+    """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
     from cnnreport.analyses.tsne import check_samples
     from cnnreport.jobs.reproduce import Settings, plan, run_all
     from cnnreport.ml.data import default_data_dir, require_files
