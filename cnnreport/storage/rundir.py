@@ -168,8 +168,8 @@ class RunDir:
 def check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
     """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS.
 
-    Test fields may be null (a run with --validation scores the test set after its last epoch
-    only); validation fields, where present, are numbers.
+    Test fields may be null only in a row with validation numbers (a run with --validation
+    scores the test set after its last epoch only); validation fields, where present, are numbers.
     """
     if not isinstance(epochs, list) or not all(isinstance(row, dict) for row in epochs):
         raise RunError(f"{path}: metrics must be a list of objects, one per epoch")
@@ -181,8 +181,10 @@ def check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
 
 def _metric_ok(row: dict[str, Any], field: str) -> bool:
     value = row.get(field)
-    if value is None:
-        return field in NULLABLE_METRICS or (field in VALIDATION_METRICS and field not in row)
+    if field in VALIDATION_METRICS:
+        return field not in row or is_number(value)
+    if field in NULLABLE_METRICS and field in row and value is None:
+        return all(is_number(row.get(name)) for name in VALIDATION_METRICS)
     return is_number(value)
 
 
