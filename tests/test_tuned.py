@@ -121,7 +121,7 @@ def test_budget_section_compares_the_tuned_recipe_and_its_ablation(tmp_path: Pat
     comparison, ablation = section.tables
     assert [row[0] for row in comparison.rows] == [PRESETS["mnist10"].title, TUNED.title]
     tuned_row = comparison.rows[1]
-    assert tuned_row[1] == "tuned, tuned-seed1, tuned-seed2" and tuned_row[2] == "4,728"
+    assert tuned_row[1] == "tuned, tuned-seed1, tuned-seed2" and tuned_row[2] == "4,942"
     assert tuned_row[4] == "99.30 ± 0.10 % (n=3)" and tuned_row[5] == "+0.00 pp"
     assert comparison.rows[0][5] == "-1.05 pp"
     rows = {row[0].split(" (")[0]: row for row in ablation.rows}
