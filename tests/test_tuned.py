@@ -47,6 +47,14 @@ def test_reproduce_plans_the_tuned_runs_only_when_asked() -> None:
     assert "tuned" in ablation  # the reference the ablation is measured against
 
 
+def test_tuned_runs_on_another_dataset_are_named_after_it() -> None:
+    jobs = {job.name: job.config for job in plan(1, dataset="kmnist", ablation=True)}
+    assert jobs["kmnist-tuned"] == TUNED.config.replace(dataset="kmnist")
+    for ingredient in used_ingredients():
+        assert jobs[f"kmnist-tuned-no-{ingredient.id}"] == without(ingredient).replace(dataset="kmnist")
+    assert not any(name.startswith("tuned") for name in jobs)  # never resumes or skips an MNIST run
+
+
 def test_each_ablation_puts_back_exactly_one_ingredient() -> None:
     removed = {i.id: without(i) for i in used_ingredients()}
     assert set(removed) == {"schedule", "batchnorm", "widths", "batchsize"}  # what the preset uses now
