@@ -13,9 +13,10 @@ from cnnreport.ablation import parameter_count
 from cnnreport.config import ExperimentConfig, default_run_name
 from cnnreport.ml.data import load_split, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.model import build_model
-from cnnreport.ml.train import make_optimizer, make_scheduler, train_one_epoch, train_run
+from cnnreport.ml.train import Diverged, make_optimizer, make_scheduler, train_one_epoch, train_run
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
+from tests.test_train import StopAfter
 
 CPU = torch.device("cpu")
 
@@ -40,6 +41,21 @@ def test_validation_run_scores_validation_each_epoch_and_test_once(tmp_path: Pat
     assert saved["epochs"][0]["test_accuracy"] is None  # JSON null, never NaN
     assert "NaN" not in run.metrics_file.read_text()
     assert run.read_metrics() == metrics and run.read_config() == config
+
+
+def test_scheduled_runs_keep_the_thread_record_and_the_divergence_check(tmp_path: Path, data_dir: Path) -> None:
+    config = ExperimentConfig(epochs=2, validation=100, schedule="onecycle", lr=0.01)
+    run = create_run(tmp_path, "scheduled")
+    with pytest.raises(KeyboardInterrupt):  # the null test fields of epoch 1 are not a divergence
+        train_run(run, config, data_dir=data_dir, device="cpu", threads=1, on_epoch=StopAfter(1))
+    assert json.loads(run.config_file.read_text())["threads"] == 1 and run.read_status()["threads"] == 1
+    state = torch.load(run.checkpoint_file, weights_only=True)
+    assert "scheduler" in state
+    state["model"] = {k: v * 1e30 if v.is_floating_point() else v for k, v in state["model"].items()}
+    torch.save(state, run.checkpoint_file)
+    with pytest.raises(Diverged, match="the loss became"):
+        train_run(run, config, data_dir=data_dir, device="cpu", resume=True)
+    assert run.read_status()["status"] == "failed"
 
 
 def learning_rates(config: ExperimentConfig, train_images: int) -> list[float]:
