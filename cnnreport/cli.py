@@ -21,16 +21,17 @@ import typer
 
 from cnnreport import console, system
 from cnnreport.config import (
+    CHOOSABLE,
     LR_MAX,
-    PRESETS,
     THREADS_PER_CORE,
+    WEIGHT_DECAY_MAX,
     ExperimentConfig,
     check_range,
     default_run_name,
     preset_config,
     range_text,
 )
-from cnnreport.errors import CnnReportError
+from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.storage.atomic import check_output
 from cnnreport.storage.rundir import RunDir, create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
@@ -103,6 +104,16 @@ def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
     return base.replace(**{k: v for k, v in options.items() if v is not None})
 
 
+def parse_widths(text: str | None) -> tuple[int, ...] | None:
+    """`--widths 12,10,8` as a tuple; the config checks count and range."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise BadInput(f"--widths must be three whole numbers separated by commas, like 16,8,4, not {text!r}") from None
+
+
 @app.command()
 def train(
     classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
@@ -124,8 +135,26 @@ def train(
     limit: Annotated[
         Optional[int], typer.Option(help=f"Use only the first N training images, N in {range_text('--limit')}.")
     ] = None,
+    schedule: Annotated[
+        Optional[str], typer.Option(help="LR per batch: constant, onecycle (--lr is the peak) or cosine [constant].")
+    ] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(help="Label smoothing, in [0, 1) [0].")] = None,
+    weight_decay: Annotated[
+        Optional[float], typer.Option(help=f"AdamW weight decay, in [0, {WEIGHT_DECAY_MAX:g}]; 0 = plain Adam [0].")
+    ] = None,
+    widths: Annotated[
+        Optional[str],
+        typer.Option(help=f"Output channels of the 3 convolutions, each in {range_text('--widths')} [16,8,4]."),
+    ] = None,
+    validation: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"Hold out the last N training images, N in {range_text('--validation')}; "
+            "the test set is scored once, at the end [0]."
+        ),
+    ] = None,
     preset: Annotated[
-        Optional[str], typer.Option(help=f"Start from a write-up experiment: {', '.join(PRESETS)}.")
+        Optional[str], typer.Option(help=f"Start from a preset: {', '.join(CHOOSABLE)} (tuned: not the write-up's).")
     ] = None,
     name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
@@ -148,7 +177,9 @@ def train(
 
         config = build_config(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
-            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
+            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
+            label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths),
+            validation=validation,
         )  # fmt: skip
         if threads is not None:
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
@@ -244,13 +275,19 @@ def reproduce(
         int, typer.Option(help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report).")
     ] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
+    with_tuned: Annotated[
+        bool, typer.Option("--with-tuned", help="Also train the tuned preset (not the write-up's).")
+    ] = False,
+    ablation: Annotated[
+        bool, typer.Option("--ablation", help="Also train the tuned preset and its runs without one ingredient each.")
+    ] = False,
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
     device: DeviceOption = "auto",
 ) -> None:
-    """Run the write-up's five experiments (skipping finished work), then render the report."""
+    """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
     with user_errors():
         from cnnreport.jobs.reproduce import Settings, plan, run_all
         from cnnreport.ml.data import default_data_dir, require_files
@@ -261,7 +298,7 @@ def reproduce(
         check_range("--tsne-samples", tsne_samples)
         pick_device(device)
         check_output(output)  # a report that cannot be written is refused before any training
-        planned = plan(seeds, quick, dataset)  # refuses an unknown dataset
+        planned = plan(seeds, quick, dataset, with_tuned, ablation)  # refuses an unknown dataset
         require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
         processes = min(jobs or system.available_cores(), len(planned))
         runs = runs_dir or default_runs_dir()

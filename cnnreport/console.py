@@ -54,7 +54,8 @@ class EpochBars:
         task = self.tasks.get(int(row["epoch"]))
         if task is not None:
             stats = self.progress.tasks[task].fields["stats"]
-            test = f"  test {row['test_accuracy']:.2%}  {row['seconds']:.1f}s"
+            held_out = "test" if row.get("test_accuracy") is not None else "validation"  # test: last epoch only
+            test = f"  {held_out} {row[f'{held_out}_accuracy']:.2%}  {row['seconds']:.1f}s"
             self.progress.update(task, stats=stats + test)
 
     def stop(self) -> None:

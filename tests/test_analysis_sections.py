@@ -27,8 +27,8 @@ from tests.helpers import invoke
 from tests.idx_files import write_dataset
 
 NEW_FIELDS = ("dataset", "robustness", "merged_groups", "efficiency", "gradcam", "ece", "nll", "reliability")
-STUDY_IDS = ["writeup", "robustness", "calibration", "grouping", "efficiency"]
-NEEDS_EVALUATION = STUDY_IDS[1:]  # the write-up comparison reads only configs and metrics
+STUDY_IDS = ["writeup", "robustness", "calibration", "grouping", "efficiency", "budget"]
+NEEDS_EVALUATION = STUDY_IDS[1:5]  # the write-up comparison and the budget read only configs, status and metrics
 
 
 def train_and_evaluate(runs: Path, data: Path, name: str, *options: str) -> None:
@@ -147,6 +147,7 @@ def test_every_run_gets_every_section(sections: dict[str, list[Section]]):
 def test_study_sections_compare_experiments_with_seed_spread(studied: dict[str, Section]):
     assert list(studied) == STUDY_IDS
     assert all(s.missing is None for s in studied.values()), [s.missing for s in studied.values()]
+    assert "cnnreport reproduce --with-tuned" in " ".join(studied["budget"].notes)  # no tuned run here
     rows = studied["robustness"].tables[0].rows
     tiny10 = next(row for row in rows if "tiny10-seed1" in row[2])
     assert "(n=2)" in tiny10[3] and "±" in tiny10[3]

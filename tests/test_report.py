@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnreport.analyses import tsne
-from cnnreport.config import ExperimentConfig
+from cnnreport.config import TUNED, ExperimentConfig
 from cnnreport.errors import BadInput, RunError
 from cnnreport.report import build as report
 from cnnreport.report import format, render
@@ -312,12 +312,23 @@ def test_runs_come_in_the_write_ups_order_whatever_their_names(runs_copy: Path, 
         "e-bonus2": ExperimentConfig(augment=True, dropout=0.3, epochs=2),
         "f-exp1-seed1": ExperimentConfig(seed=1, epochs=2),
         "g-fashion": ExperimentConfig(dataset="fashion-mnist", epochs=2),
+        "y-tuned": TUNED.config.replace(epochs=2, limit=300),  # the tuned recipe, after the write-up's five
         "z-exp1": ExperimentConfig(epochs=2),
     }
     for name, config in configs.items():  # tiny10's results under other configs (its checkpoint would not fit)
         shutil.copytree(runs_copy / "tiny10", runs / name, ignore=shutil.ignore_patterns("checkpoint.pt"))
         RunDir(runs / name).write_config(config, f"cnnreport train --name {name}")
-    expected = ["f-exp1-seed1", "z-exp1", "d-exp2", "c-bonus1", "e-bonus2", "a-bonus3", "b-other", "g-fashion"]
+    expected = [
+        "f-exp1-seed1",
+        "z-exp1",
+        "d-exp2",
+        "c-bonus1",
+        "e-bonus2",
+        "a-bonus3",
+        "y-tuned",
+        "b-other",
+        "g-fashion",
+    ]
     assert [run.name for run in report.writeup_order(report.select_runs(runs))] == expected
     assert [run.name for run in report.writeup_order(report.select_runs(runs, reversed(configs)))] == expected
     shown = ["e-bonus2", "b-other", "z-exp1", "c-bonus1"]  # named in scheduling order, as reproduce finishes them

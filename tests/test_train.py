@@ -32,7 +32,14 @@ def final_state(run: RunDir) -> tuple[dict[str, torch.Tensor], list[dict[str, fl
 
 
 @pytest.mark.parametrize(
-    "config", [ExperimentConfig(epochs=3), ExperimentConfig(epochs=3, augment=True, dropout=0.3, batch_norm=True)]
+    "config",
+    [
+        ExperimentConfig(epochs=3),
+        ExperimentConfig(epochs=3, augment=True, dropout=0.3, batch_norm=True),
+        # A scheduled run: the scheduler's state (and one-cycle's beta1) must come back exactly.
+        ExperimentConfig(epochs=3, schedule="onecycle", lr=0.01, batch_norm=True, widths=(12, 10, 8), batch_size=64),
+        ExperimentConfig(epochs=3, schedule="cosine", label_smoothing=0.1, weight_decay=0.01, validation=100),
+    ],
 )
 def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, data_dir: Path, config) -> None:
     torch.set_num_threads(1)
@@ -68,7 +75,7 @@ def test_default_names_use_preset_ids() -> None:
 
 
 def test_presets_match_the_write_up() -> None:
-    assert set(PRESETS) == {"mnist10", "mnist4", "augment", "dropout-augment", "batchnorm"}
+    assert set(PRESETS) == {"mnist10", "mnist4", "augment", "dropout-augment", "batchnorm"}  # tuned is not one
     assert PRESETS["dropout-augment"].config.epochs == 30 and PRESETS["batchnorm"].config.epochs == 15
     assert matching_preset(ExperimentConfig(classes=4, seed=5)) is PRESETS["mnist4"]
     assert matching_preset(ExperimentConfig(limit=10)) is None

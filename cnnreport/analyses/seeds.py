@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnreport.config import ExperimentConfig, dataset_title, default_run_name, preset_of
+from cnnreport.config import ExperimentConfig, dataset_title, default_run_name, recipe_of
 from cnnreport.errors import CnnReportError
 from cnnreport.storage.rundir import RunDir
 
@@ -49,8 +49,8 @@ def experiment_key(config: ExperimentConfig) -> tuple[tuple[str, object], ...]:
 
 
 def experiment_label(config: ExperimentConfig) -> str:
-    """The write-up's title when the settings match a preset, else a name from the options."""
-    preset = preset_of(config)
+    """The write-up's (or the tuned recipe's) title when the settings match a preset, else a name from the options."""
+    preset = recipe_of(config)
     if preset is None:
         return default_run_name(config.replace(seed=0))
     label = preset.title

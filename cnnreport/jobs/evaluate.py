@@ -32,7 +32,7 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
     """Evaluate the checkpoint on clean train and test data; save and return the results."""
     model, config, state = load_model(run, device)
     dataset = dataset or config.dataset
-    data = load_study_data(data_dir, dataset, config.classes, config.limit)
+    data = load_study_data(data_dir, dataset, config.classes, config.limit, config.validation)
     normalization = (float(state["normalization"][0]), float(state["normalization"][1]))
     train_logits, _ = predict(model, data.train_images, normalization)
     test_logits, features = predict(model, data.test_images, normalization)

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnreport.ablation import run_name, used_ingredients, without
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES
-from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.config import PRESETS, TUNED, ExperimentConfig
 from cnnreport.errors import CnnReportError
 from cnnreport.storage.rundir import RunDir, create_run
 
@@ -52,23 +53,34 @@ class Update:
     detail: str = ""
 
 
-def plan(seeds: int = 1, quick: bool = False, dataset: str = "mnist") -> list[Job]:
+def plan(
+    seeds: int = 1, quick: bool = False, dataset: str = "mnist", with_tuned: bool = False, ablation: bool = False
+) -> list[Job]:
     """The write-up's five experiments (times `seeds`) on `dataset`, costliest first to finish soonest.
 
+    `with_tuned` adds the tuned recipe; `ablation` adds it and its runs without one ingredient each.
     Another dataset's runs are named after it (`kmnist-mnist10`, like `train` names them), so
     they never resume or skip an MNIST run of the same experiment.
     """
-    jobs = []
     prefix = "" if dataset == "mnist" else f"{dataset}-"
-    for preset in PRESETS.values():
+    named = [(preset.id, preset.config) for preset in PRESETS.values()]
+    named += [(TUNED.id, TUNED.config)] if with_tuned or ablation else []
+    jobs = []
+    for base, recipe in named:
         for seed in range(seeds):
-            config = preset.config.replace(seed=seed, dataset=dataset)
-            name = prefix + preset.id + (f"-seed{seed}" if seed else "")
-            if quick:
-                config = config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS))
-                name = f"quick-{name}"
-            jobs.append(Job(name, config))
+            name = prefix + base + (f"-seed{seed}" if seed else "")
+            jobs.append(_job(name, recipe.replace(seed=seed, dataset=dataset), quick))
+    for ingredient in used_ingredients() if ablation else []:
+        for seed in range(seeds):
+            config = without(ingredient).replace(seed=seed, dataset=dataset)
+            jobs.append(_job(prefix + run_name(ingredient, seed), config, quick))
     return sorted(jobs, key=lambda job: -relative_cost(job.config))
+
+
+def _job(name: str, config: ExperimentConfig, quick: bool) -> Job:
+    if quick:
+        return Job(f"quick-{name}", config.replace(limit=QUICK_IMAGES, epochs=min(config.epochs, QUICK_EPOCHS)))
+    return Job(name, config)
 
 
 def relative_cost(config: ExperimentConfig) -> float:

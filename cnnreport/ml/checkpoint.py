@@ -64,6 +64,8 @@ def _check_fields(path: Path, state: dict[str, Any]) -> None:
     check_metrics(path, state["metrics"])
     if not 1 <= state["epoch"] == len(state["metrics"]):
         raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
+    if not isinstance(state.get("scheduler", {}), dict):  # absent: constant LR, or saved before schedules
+        raise RunError(f"{path}: checkpoint's 'scheduler' is not a dict")
     if len(state["normalization"]) != 2 or not all(is_number(v) for v in state["normalization"]):
         raise RunError(f"{path}: checkpoint's 'normalization' is not a (mean, std) pair")
     mean, std = state["normalization"]

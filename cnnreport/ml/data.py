@@ -175,17 +175,28 @@ class StudyData:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     test_digits: torch.Tensor  # int64 [N], the original 0..9 labels
+    # The held-out end of the training images (--validation); empty when none is held out.
+    validation_images: torch.Tensor = torch.empty(0, 1, IMAGE_SIDE, IMAGE_SIDE)
+    validation_labels: torch.Tensor = torch.empty(0, dtype=torch.int64)
 
 
-def load_study_data(data_dir: Path, dataset: str, classes: int, limit: int | None = None) -> StudyData:
+def load_study_data(
+    data_dir: Path, dataset: str, classes: int, limit: int | None = None, validation: int = 0
+) -> StudyData:
+    """Both splits; the last `validation` of the first `limit` training images are held out, never trained on."""
     train, test = load_split(data_dir, dataset, "train"), load_split(data_dir, dataset, "test")
-    keep = slice(0, limit)
+    kept = len(train.images[:limit])
+    if validation >= kept:
+        raise DataError(f"--validation {validation} would hold out all {kept} training images")
+    cut = kept - validation
     return StudyData(
-        train_images=to_unit_float(train.images[keep]),
-        train_labels=group_labels(train.labels[keep], classes),
+        train_images=to_unit_float(train.images[:cut]),
+        train_labels=group_labels(train.labels[:cut], classes),
         test_images=to_unit_float(test.images),
         test_labels=group_labels(test.labels, classes),
         test_digits=test.labels,
+        validation_images=to_unit_float(train.images[cut:kept]),
+        validation_labels=group_labels(train.labels[cut:kept], classes),
     )
 
 

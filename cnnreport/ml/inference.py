@@ -33,8 +33,15 @@ def predict(
 
 def test_metrics(model: nn.Module, data: StudyData, normalization: tuple[float, float]) -> dict[str, float]:
     """Test loss and accuracy of the model as it is now."""
-    logits, _ = predict(model, data.test_images, normalization)
+    return split_metrics(model, data.test_images, data.test_labels, normalization, "test")
+
+
+def split_metrics(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, normalization: tuple[float, float], split: str
+) -> dict[str, float]:
+    """`{split}_loss` and `{split}_accuracy` of the model as it is now (plain cross-entropy, no smoothing)."""
+    logits, _ = predict(model, images, normalization)
     return {
-        "test_loss": float(F.cross_entropy(logits, data.test_labels)),
-        "test_accuracy": float((logits.argmax(1) == data.test_labels).float().mean()),
+        f"{split}_loss": float(F.cross_entropy(logits, labels)),
+        f"{split}_accuracy": float((logits.argmax(1) == labels).float().mean()),
     }

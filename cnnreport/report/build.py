@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
-from cnnreport.config import PRESETS, writeup_rank
+from cnnreport.config import OTHER_RANK, writeup_rank
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
@@ -47,7 +47,7 @@ def writeup_order(runs: Iterable[RunDir]) -> list[RunDir]:
         try:
             return writeup_rank(run.read_config()), run.name
         except CnnReportError:  # an unreadable config: shown with the others, its sections say why
-            return len(PRESETS), run.name
+            return OTHER_RANK, run.name
 
     return sorted(runs, key=rank)
 

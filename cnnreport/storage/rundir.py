@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.errors import BadInput, RunError, WorkFailed
+from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed
 from cnnreport.storage import locks
 from cnnreport.storage.atomic import NAME_MAX, atomic_write, refuse_link, remove_stale_temps
 from cnnreport.storage.documents import document_text, parse_json
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted")
 METRIC_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
+# With --validation the test set is scored after the last epoch only: rows before it hold null
+# there (JSON has no NaN), and every row has the validation fields.
+NULLABLE_METRICS = ("test_loss", "test_accuracy")
+VALIDATION_METRICS = ("validation_loss", "validation_accuracy")
 # Which command writes each file of a run, for the notes that say how to make a missing one.
 WRITTEN_BY = {
     "config.json": "train", "metrics.json": "train", "run.json": "train", "checkpoint.pt": "train",
@@ -160,7 +164,7 @@ class RunDir:
     def check_checkpoint(self, state: dict[str, Any]) -> None:
         """Refuse a checkpoint whose config is not the one in this run's config.json."""
         ours = self.read_config().to_dict()
-        theirs = state.get("config", {})
+        theirs = _with_defaults(state.get("config", {}))
         differences = [f"{k} {theirs.get(k)!r} vs {ours[k]!r}" for k in ours if theirs.get(k) != ours[k]]
         differences += [f"{k} {theirs[k]!r} vs none" for k in theirs if k not in ours]
         if differences:
@@ -200,13 +204,26 @@ class RunDir:
 
 
 def check_metrics(path: Path, epochs: Any) -> list[dict[str, float]]:
-    """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS."""
+    """Metrics are a list of rows numbered 1, 2, ... holding a number for each METRIC_FIELDS.
+
+    Test fields may be null only in a row with validation numbers (a run with --validation
+    scores the test set after its last epoch only); validation fields, where present, are numbers.
+    """
     if not isinstance(epochs, list) or not all(isinstance(row, dict) for row in epochs):
         raise RunError(f"{path}: metrics must be a list of objects, one per epoch")
     for number, row in enumerate(epochs, 1):
-        if not all(is_number(row.get(field)) for field in METRIC_FIELDS) or row["epoch"] != number:
+        if not all(_metric_ok(row, field) for field in METRIC_FIELDS + VALIDATION_METRICS) or row["epoch"] != number:
             raise RunError(f"{path}: metrics of epoch {number} need numbers {', '.join(METRIC_FIELDS)}")
     return epochs
+
+
+def _metric_ok(row: dict[str, Any], field: str) -> bool:
+    value = row.get(field)
+    if field in VALIDATION_METRICS:
+        return field not in row or is_number(value)
+    if field in NULLABLE_METRICS and field in row and value is None:
+        return all(is_number(row.get(name)) for name in VALIDATION_METRICS)
+    return is_number(value)
 
 
 def is_number(value: Any) -> bool:
@@ -249,3 +266,16 @@ def create_run(runs_dir: Path, name: str) -> RunDir:
             raise BadInput(f"cannot make run directory {path}: {exc.strerror}") from None
         raise WorkFailed(f"cannot create {path}: {exc.strerror or exc}") from None
     return RunDir(path, fresh=fresh)
+
+
+def _with_defaults(saved: Any) -> dict[str, Any]:
+    """A checkpoint's config with the fields it predates at their defaults (issue 12 added some).
+
+    A config that does not parse is compared as saved, so the difference names what is wrong.
+    """
+    if not isinstance(saved, dict):
+        return {}
+    try:
+        return ExperimentConfig.from_dict(saved).to_dict()
+    except CnnReportError:
+        return saved

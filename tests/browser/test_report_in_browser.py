@@ -76,3 +76,13 @@ def test_script_run_name_shows_as_text(open_page, tmp_path: Path):
     assert opened.page.evaluate("() => document.querySelectorAll('script').length") == 0
     assert name in opened.page.evaluate("() => document.body.innerText")
     assert opened.dialogs == [] and opened.errors == []
+
+
+def test_study_sections_include_how_far_the_same_budget_goes(open_page, browser_report: Path):
+    page = open_page(browser_report).page
+    titles = page.evaluate(
+        "() => Array.from(document.querySelectorAll('nav a[href^=\"#study-\"]'), a => a.textContent)"
+    )
+    assert "How far the same budget goes" in titles
+    section = page.evaluate("() => document.getElementById('study-budget').innerText")
+    assert "cnnreport reproduce --with-tuned" in section  # the browser runs hold no tuned run: it says what to run

@@ -131,6 +131,27 @@ METRICS_DAMAGE = {
     "epochs not a list": ({"schema_version": 1, "epochs": {"1": {}}}, "list of objects"),
     "a loss that is text": (metrics_document(train_loss="low"), "need numbers"),
     "a missing accuracy": (metrics_document(test_accuracy=None), "need numbers"),
+    # With --validation the test set is scored at the end only: null is allowed there, an absent field is not.
+    "a test field absent beside validation": (
+        {
+            "schema_version": 1,
+            "epochs": [
+                {
+                    "epoch": 1,
+                    "train_loss": 0.5,
+                    "train_accuracy": 0.9,
+                    "seconds": 2,
+                    "validation_loss": 0.4,
+                    "validation_accuracy": 0.9,
+                }
+            ],
+        },
+        "need numbers",
+    ),  # fmt: skip
+    "a validation accuracy that is text": (
+        metrics_document(validation_loss=0.4, validation_accuracy="high", test_loss=None),
+        "need numbers",
+    ),
     "epochs out of order": (metrics_document(epoch=2), "epoch 1 need numbers"),
 }
 

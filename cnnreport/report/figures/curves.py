@@ -10,11 +10,14 @@ from matplotlib.figure import Figure
 from cnnreport.report.figures import new_figure
 from cnnreport.report.format import percent
 
-TRAIN_COLOUR, TEST_COLOUR = "#1f77b4", "#d62728"
+TRAIN_COLOUR, TEST_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
 
 
 def learning_curves(epochs: list[dict[str, Any]]) -> Figure:
-    """Train and test loss (left) and accuracy (right) per epoch."""
+    """Train, validation (when held out) and test loss (left) and accuracy (right) per epoch.
+
+    A test value that is null (scored after the last epoch only) is left out of the line.
+    """
     figure = new_figure(8.0, 3.2)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     x = [int(row["epoch"]) for row in epochs]
@@ -22,9 +25,10 @@ def learning_curves(epochs: list[dict[str, Any]]) -> Figure:
         (loss_axes, "loss", 1.0, "loss"),
         (accuracy_axes, "accuracy", 100.0, "accuracy (%)"),
     ):
-        for split, colour in (("train", TRAIN_COLOUR), ("test", TEST_COLOUR)):
-            values = [float(row[f"{split}_{key}"]) * scale for row in epochs]
-            axes.plot(x, values, marker="o", markersize=3, color=colour, label=split)
+        for split, colour in (("train", TRAIN_COLOUR), ("validation", VALIDATION_COLOUR), ("test", TEST_COLOUR)):
+            values = [_value(row.get(f"{split}_{key}")) * scale for row in epochs]
+            if not np.isnan(values).all():
+                axes.plot(x, values, marker="o", markersize=3, color=colour, label=split)
         axes.set_xlabel("epoch")
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)
@@ -33,6 +37,10 @@ def learning_curves(epochs: list[dict[str, Any]]) -> Figure:
     accuracy_axes.set_title("Accuracy")
     accuracy_axes.legend(frameon=False)
     return figure
+
+
+def _value(value: Any) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def row_rates(matrix: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from cnnreport.report.document import Section
 from cnnreport.report.results import RunResults
-from cnnreport.report.sections import beyond, gradcam, grouping, guarded, robustness, run, study, writeup
+from cnnreport.report.sections import beyond, budget, gradcam, grouping, guarded, robustness, run, study, writeup
 
 RunBuilder = Callable[[RunResults], Section]
 StudyBuilder = Callable[[list[RunResults]], Section]
@@ -44,6 +44,7 @@ STUDY_PARTS: tuple[tuple[str, str, StudyBuilder], ...] = (
     (study.CALIBRATION_ID, study.CALIBRATION_TITLE, study.calibration_study_section),
     (grouping.SECTION_ID, grouping.TITLE, grouping.grouping_study_section),
     (study.EFFICIENCY_ID, study.EFFICIENCY_TITLE, study.efficiency_study_section),
+    (budget.SECTION_ID, budget.TITLE, budget.budget_section),
 )
 
 

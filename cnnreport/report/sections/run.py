@@ -62,11 +62,16 @@ def curves(files: RunResults) -> Section:
     epochs = files.metrics
     last = epochs[-1]
     figure = plots.learning_curves(epochs)
-    alt = (
-        f"Loss and accuracy over {len(epochs)} epochs; final train loss {last['train_loss']:.3f}, "
-        f"test loss {last['test_loss']:.3f}, test accuracy {percent(last['test_accuracy'])}."
+    scored = last["test_accuracy"] is not None  # with --validation the test set is scored after the last epoch
+    final = (
+        f"test loss {last['test_loss']:.3f}, test accuracy {percent(last['test_accuracy'])}"
+        if scored
+        else "no test score yet"
     )
+    alt = f"Loss and accuracy over {len(epochs)} epochs; final train loss {last['train_loss']:.3f}, {final}."
     caption = "Train values are running averages while training (augmentation and dropout on); test is clean."
+    if "validation_accuracy" in last:
+        caption += " Validation: the held-out end of the training set, scored each epoch; test only after the last."
     return Section("curves", "Learning curves", figures=[embed(figure, alt, caption)])
 
 

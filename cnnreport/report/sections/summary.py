@@ -11,14 +11,16 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cnnreport.config import PRESETS, ExperimentConfig, Preset, matching_preset
+from cnnreport.config import PRESETS, TUNED, ExperimentConfig, Preset, matching_preset
 from cnnreport.report.document import Table
 from cnnreport.report.format import DASH, duration, percent, points
 from cnnreport.report.results import RunResults
 from cnnreport.system import machine_facts
 
 SETTING_LABELS = {"classes": "classes", "augment": "augmentation", "dropout": "dropout", "batch_norm": "batch norm",
-                  "epochs": "epochs", "batch_size": "batch size", "lr": "learning rate"}  # fmt: skip
+                  "epochs": "epochs", "batch_size": "batch size", "lr": "learning rate", "schedule": "schedule",
+                  "label_smoothing": "label smoothing", "weight_decay": "weight decay", "widths": "widths",
+                  "validation": "validation images"}  # fmt: skip
 
 
 def attempt(value: Callable[[], str]) -> str:
@@ -61,6 +63,9 @@ def explicit_commands(name: str, config: ExperimentConfig) -> list[str]:
              "--batch-norm" if config.batch_norm else "--no-batch-norm", "--epochs", str(config.epochs),
              "--batch-size", str(config.batch_size), "--lr", f"{config.lr:g}", "--seed", str(config.seed)]  # fmt: skip
     train += ["--limit", str(config.limit)] if config.limit is not None else []
+    train += ["--schedule", config.schedule, "--label-smoothing", f"{config.label_smoothing:g}",
+              "--weight-decay", f"{config.weight_decay:g}", "--widths", ",".join(map(str, config.widths)),
+              "--validation", str(config.validation)]  # fmt: skip
     train += ["--name", name]
     return [shlex.join(train), *(shlex.join(["cnnreport", step, name]) for step in ("evaluate", "inspect"))]
 
@@ -81,6 +86,8 @@ def match_text(config: ExperimentConfig) -> str:
         return f"none: dataset {config.dataset}, the write-up used MNIST"
     if config.limit is not None:
         return f"none: a quick run on the first {config.limit:,} training images only (--limit, reproduce --quick)"
+    if config.replace(seed=0) == TUNED.config:
+        return f"none: {TUNED.title} (the tuned preset, not one of the write-up's experiments)"
     closest = min(PRESETS.values(), key=lambda p: len(_differences(p, config)))
     return f"none: closest is {closest.title}, which differs in {', '.join(_differences(closest, config))}"
 

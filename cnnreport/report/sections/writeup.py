@@ -18,7 +18,7 @@ HEADER = ["Experiment", "Seeds", "Train acc. (running)", "Write-up", "Test acc."
 def last_epoch(files: RunResults, field: str) -> float:
     try:
         return float(files.metrics[-1][field])
-    except (CnnReportError, IndexError, KeyError):
+    except (CnnReportError, IndexError, KeyError, TypeError):  # TypeError: null, a test set not yet scored
         return float("nan")  # an unfinished run counts as no value, mean_std drops it
 
 
