@@ -99,6 +99,9 @@ def train(
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
     device: DeviceOption = "auto",
+    cuda_graph: Annotated[
+        bool, typer.Option("--cuda-graph/--no-cuda-graph", help="On CUDA, replay each step from one CUDA graph.")
+    ] = True,
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
     from cnnreport.system import set_threads
@@ -119,6 +122,7 @@ def train(
                 metrics = train_run(
                     run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
                     command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
+                    cuda_graph=cuda_graph,
                 )  # fmt: skip
             except KeyboardInterrupt:
                 progress.stop()
