@@ -125,7 +125,7 @@ class DeviceEpochs:
         """Train one epoch; return train.train_one_epoch's dict (running loss and accuracy)."""
         self.model.train()
         if self.capture and self.graph is None and self.plan.full:
-            self.graph = self._capture()  # before the epoch starts: warm-up draws must not count
+            self.graph = self.capture_step()  # before the epoch starts: warm-up draws must not count
         self.start_epoch(epoch)
         started = time.perf_counter()
         for step in range(1, self.plan.full + 1):
@@ -193,7 +193,7 @@ class DeviceEpochs:
         rate = seen / max(time.perf_counter() - started, 1e-9)
         on_progress(Progress(epoch, self.config.epochs, seen, self.plan.images, loss, accuracy, rate))
 
-    def _capture(self) -> torch.cuda.CUDAGraph:
+    def capture_step(self) -> torch.cuda.CUDAGraph:
         """Warm up on a side stream, capture one step, then undo the warm-up's updates."""
         saved = _snapshot(self.model, self.optimizer)
         stream = torch.cuda.Stream(self.device)

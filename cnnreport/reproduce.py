@@ -96,13 +96,18 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     The report part, t-SNE included (cached in the run dir), is made here, in parallel
     with the other jobs, so that the report at the end only assembles.
     """
+    progress, metrics = prepare_job(job, settings, report)
+    return job_part(job, settings, progress, metrics)
+
+
+def prepare_job(
+    job: Job, settings: Settings, report: Callable[[Update], None]
+) -> tuple[TrainingProgress, list[dict[str, float]]]:
+    """The part of a job that uses the device: train (or resume), evaluate, inspect."""
     from cnnreport.anatomy import inspect_run
     from cnnreport.evaluate import evaluate_run
-    from cnnreport.report import run_part
-    from cnnreport.report_sections import RunFiles
     from cnnreport.system import set_threads
     from cnnreport.train import train_run
-    from cnnreport.tsne import TsneParams
 
     set_threads(settings.threads)
     run = create_run(settings.runs_dir, job.name)
@@ -117,6 +122,16 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
+    return progress, metrics
+
+
+def job_part(job: Job, settings: Settings, progress: TrainingProgress, metrics: list[dict[str, float]]) -> RunPart:
+    """The CPU-only rest of a job: its part of the report, t-SNE included."""
+    from cnnreport.report import run_part
+    from cnnreport.report_sections import RunFiles
+    from cnnreport.tsne import TsneParams
+
+    run = create_run(settings.runs_dir, job.name)
     part = run_part(RunFiles(run), TsneParams(settings.tsne_samples), lambda title: progress.stage(f"report: {title}"))
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
@@ -162,7 +177,14 @@ class Outcome:
 
 
 def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
-    """Run every job, `processes` at a time. One failing run does not stop the others."""
+    """Run every job, `processes` at a time. One failing run does not stop the others.
+
+    On CUDA the runs train one after another in this process and `processes` make report parts.
+    """
+    if uses_one_gpu(settings):
+        from cnnreport.one_gpu import run_on_one_gpu
+
+        return run_on_one_gpu(jobs, settings, processes, on_update)
     if processes == 1:
         return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
@@ -179,6 +201,13 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def uses_one_gpu(settings: Settings) -> bool:
+    """True when the jobs train on CUDA: then one process holds the GPU (cnnreport.one_gpu)."""
+    from cnnreport.system import pick_device
+
+    return pick_device(settings.device).type == "cuda"
 
 
 def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
