@@ -200,7 +200,7 @@ def reproduce(
     device: DeviceOption = "auto",
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
-    from cnnreport.reproduce import Settings, plan, run_all
+    from cnnreport.reproduce import Settings, plan, run_all, uses_one_gpu
     from cnnreport.system import available_cores
     from cnnreport.tsne import check_samples
 
@@ -217,7 +217,8 @@ def reproduce(
             runs, data_dir or default_data_dir(), device, threads=max(1, available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
-        err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
+        at_a_time = "one at a time on the GPU" if uses_one_gpu(settings) else f"{processes} at a time"
+        err.print(f"reproducing {len(planned)} runs in {runs}, {at_a_time}", highlight=False)
         with display.job_board(err, [job.name for job in planned]) as board:
             try:
                 outcome = run_all(planned, settings, processes, board.update)

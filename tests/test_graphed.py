@@ -160,3 +160,17 @@ def test_no_cuda_graph_option_is_accepted_and_the_cpu_run_is_unchanged(tmp_path:
         results[flag] = create_run(tmp_path, flag.strip("-")).read_metrics()[0]
     assert results["--cuda-graph"]["train_loss"] == results["--no-cuda-graph"]["train_loss"]
     assert results["--cuda-graph"]["test_accuracy"] == results["--no-cuda-graph"]["test_accuracy"]
+
+
+def test_the_cpu_keeps_the_eager_loop_whatever_the_option(
+    small_data: StudyData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(train, "train_one_epoch", lambda *args: calls.append(args[4]) or {"train_loss": 0.0})
+    config = ExperimentConfig(limit=130)
+    model, optimizer = fresh(config)
+    set_capturable(optimizer, True)  # as a graphed run's checkpoint would load it
+    trainer = train._epoch_trainer(model, optimizer, small_data, config, (0.5, 0.5), cuda_graph=True)
+    assert not isinstance(trainer, DeviceEpochs)
+    trainer(3, None)
+    assert calls == [3] and not any(group["capturable"] for group in optimizer.param_groups)
