@@ -149,7 +149,7 @@ def train_run(
             run.discard_if_untrained()  # a new run dir that never trained is not left behind
             raise
         try:
-            from cnnreport.ml.graphed import epoch_trainer
+            from cnnreport.ml.graphed import epoch_trainer  # here: graphed builds on this module
 
             train_epoch = epoch_trainer(model, optimizer, data, config, normalization, cuda_graph)
             _run_epochs(run, config, data, model, optimizer, metrics, normalization, on_progress, on_epoch, train_epoch)
