@@ -169,6 +169,9 @@ def train(
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,
     device: DeviceOption = "auto",
+    cuda_graph: Annotated[
+        bool, typer.Option("--cuda-graph/--no-cuda-graph", help="On CUDA, replay each step from one CUDA graph.")
+    ] = True,
 ) -> None:
     """Train one experiment into a run directory (checkpoint after every epoch)."""
     with user_errors():
@@ -191,6 +194,7 @@ def train(
                     run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
                     command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
                     threads=threads, on_notice=lambda text: console.line(err, f"note: {text}"),
+                    cuda_graph=cuda_graph,
                 )  # fmt: skip
             except KeyboardInterrupt:
                 progress.stop()
@@ -289,7 +293,7 @@ def reproduce(
 ) -> None:
     """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
     with user_errors():
-        from cnnreport.jobs.reproduce import Settings, plan, run_all
+        from cnnreport.jobs.reproduce import Settings, plan, run_all, uses_one_gpu
         from cnnreport.ml.data import default_data_dir, require_files
 
         check_range("--seeds", seeds)
@@ -306,7 +310,8 @@ def reproduce(
             runs, data_dir or default_data_dir(), device, threads=max(1, system.available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
-        console.line(err, f"reproducing {len(planned)} runs in {runs}, {processes} at a time")
+        at_a_time = "one at a time on the GPU" if uses_one_gpu(settings) else f"{processes} at a time"
+        console.line(err, f"reproducing {len(planned)} runs in {runs}, {at_a_time}")
         with console.job_board(err, [job.name for job in planned]) as board:
             try:
                 outcome = run_all(planned, settings, processes, board.update)

@@ -137,12 +137,17 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     The report part, t-SNE included (cached in the run dir), is made here, in parallel
     with the other jobs, so that the report at the end only assembles.
     """
-    from cnnreport.analyses.tsne import TsneParams
+    progress, metrics = prepare_job(job, settings, report)
+    return job_part(job, settings, progress, metrics)
+
+
+def prepare_job(
+    job: Job, settings: Settings, report: Callable[[Update], None]
+) -> tuple[TrainingProgress, list[dict[str, float]]]:
+    """The part of a job that uses the device: train (or resume), evaluate, inspect."""
     from cnnreport.jobs.evaluate import evaluate_run
     from cnnreport.jobs.inspection import inspect_run
     from cnnreport.ml.train import train_run
-    from cnnreport.report import build
-    from cnnreport.report.results import RunResults
     from cnnreport.system import set_threads
 
     set_threads(settings.threads)
@@ -160,6 +165,16 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
+    return progress, metrics
+
+
+def job_part(job: Job, settings: Settings, progress: TrainingProgress, metrics: list[dict[str, float]]) -> RunPart:
+    """The CPU-only rest of a job: its part of the report, t-SNE included."""
+    from cnnreport.analyses.tsne import TsneParams
+    from cnnreport.report import build
+    from cnnreport.report.results import RunResults
+
+    run = create_run(settings.runs_dir, job.name)
     part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
     progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
@@ -222,7 +237,14 @@ class Outcome:
 
 
 def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
-    """Run every job, `processes` at a time. One failing run does not stop the others."""
+    """Run every job, `processes` at a time. One failing run does not stop the others.
+
+    On CUDA the runs train one after another in this process and `processes` make report parts.
+    """
+    if uses_one_gpu(settings):
+        from cnnreport.jobs.one_gpu import run_on_one_gpu
+
+        return run_on_one_gpu(jobs, settings, processes, on_update)
     if processes == 1:
         return _run_inline(jobs, settings, on_update)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
@@ -239,6 +261,13 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def uses_one_gpu(settings: Settings) -> bool:
+    """True when the jobs train on CUDA: then one process holds the GPU (jobs.one_gpu)."""
+    from cnnreport.system import pick_device
+
+    return pick_device(settings.device).type == "cuda"
 
 
 def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:

@@ -122,12 +122,14 @@ def train_run(
     threads: int | None = None,
     default_threads: int | None = None,
     on_notice: Callable[[str], None] | None = None,
+    cuda_graph: bool = True,
 ) -> list[dict[str, float]]:
     """Train (or resume) a run to its last epoch, checkpointing after every epoch.
 
     `threads` is the user's explicit choice; otherwise a resumed run reuses the thread count
     it started with (results are bit-identical only at the same count), and a new run uses
-    `default_threads` (every core when None).
+    `default_threads` (every core when None). On CUDA each epoch replays one captured step
+    (ml.graphed) unless `cuda_graph` is off.
     """
     target = pick_device(device)
     with run.lock():
@@ -149,9 +151,11 @@ def train_run(
             run.discard_if_untrained()  # a new run dir that never trained is not left behind
             raise
         try:
-            _run_epochs(
-                run, config, data, model, (optimizer, scheduler), metrics, normalization, on_progress, on_epoch
-            )  # fmt: skip
+            from cnnreport.ml.graphed import epoch_trainer  # here: graphed builds on this module
+
+            train_epoch = epoch_trainer(model, optimizer, scheduler, data, config, normalization, cuda_graph)
+            stepping = (optimizer, scheduler)
+            _run_epochs(run, config, data, model, stepping, metrics, normalization, on_progress, on_epoch, train_epoch)
         except KeyboardInterrupt:
             run.write_status("interrupted", device=str(target), epochs_done=len(metrics), threads=count)
             raise
@@ -175,13 +179,13 @@ def _run_epochs(
     normalization: tuple[float, float],
     on_progress: ProgressCallback | None,
     on_epoch: Callable[[dict[str, float]], None] | None,
+    train_epoch: Callable[[int, ProgressCallback | None], dict[str, float]],
 ) -> None:
     """Train the remaining epochs, appending to `metrics` and saving after each one."""
-    optimizer, scheduler = stepping
     for epoch in range(len(metrics) + 1, config.epochs + 1):
         started = time.perf_counter()
         row: dict[str, Any] = {"epoch": epoch}
-        row |= train_one_epoch(model, optimizer, data, config, epoch, normalization, on_progress, scheduler)
+        row |= train_epoch(epoch, on_progress)
         row |= held_out_metrics(model, data, config, epoch, normalization)
         row["seconds"] = time.perf_counter() - started
         # Before the last epoch a --validation run's test fields are None: not scored yet, not diverged.
