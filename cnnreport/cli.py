@@ -253,6 +253,44 @@ def report(
     with user_errors():
         render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
 
+# ---- sweep ------------------------------------------------------------------------------
+RayOption = Annotated[
+    Optional[str],
+    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
+]
+
+
+@app.command()
+def sweep(
+    file: Annotated[Optional[Path], typer.Argument(help="A TOML sweep file (name, preset, seeds, [grid]).")] = None,
+    grid: Annotated[
+        Optional[list[str]], typer.Option("--grid", help="OPTION=V1,V2,... : a train option and its values (repeat).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option(help=f"Start every cell from: {', '.join(PRESETS)}.")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="Seeds per cell: 0..N-1 [1].")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Sweep name: its folder in --runs-dir [the file's name].")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs for every cell [the preset's].")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images in every cell.")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Runs trained in parallel locally [one per core].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads per run [cores / jobs; on Ray: 1].")] = None,
+    ray: RayOption = None,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Train a grid of train options times seeds (skipping finished runs), locally or on a Ray cluster."""
+    from cnnreport import sweep_command
+    from cnnreport.sweep import build_spec
+
+    with user_errors():
+        spec = build_spec(
+            file, grid or [], name=name, preset=preset, seeds=seeds, fixed={"epochs": epochs, "limit": limit}
+        )
+        where = sweep_command.Where(
+            runs_dir or default_runs_dir(), data_dir or default_data_dir(), device, jobs, threads, ray, command_line()
+        )
+        sweep_command.execute(spec, where, err)
+
 
 def main() -> None:
     app()

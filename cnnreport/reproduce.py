@@ -149,26 +149,32 @@ def _init_worker(updates: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(job: Job, settings: Settings) -> RunPart:
-    return run_job(job, settings, _updates.put)
+def _worker(work: Work, job: Job, settings: Settings) -> Any:
+    return work(job, settings, _updates.put)
 
 
 @dataclass
 class Outcome:
     """What run_all brings back: each finished job's report part, and the failures."""
 
-    parts: dict[str, RunPart] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)  # RunPart from run_job; whatever `work` returns
     failures: dict[str, BaseException] = field(default_factory=dict)
 
 
-def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
+# What a worker does with one job: run_job by default; sweeps pass their own (no report part).
+Work = Callable[[Job, Settings, Callable[[Update], None]], Any]
+
+
+def run_all(
+    jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None], work: Work = run_job
+) -> Outcome:
     """Run every job, `processes` at a time. One failing run does not stop the others."""
     if processes == 1:
-        return _run_inline(jobs, settings, on_update)
+        return _run_inline(jobs, settings, on_update, work)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates,))
-    pending = {pool.submit(_worker, job, settings): job for job in jobs}
+    pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)
     except BaseException:
@@ -181,7 +187,7 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
+def _collect(pending: dict[Future[Any], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
     outcome = Outcome()
     while pending:
         finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -197,11 +203,11 @@ def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Calla
     return outcome
 
 
-def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None], work: Work) -> Outcome:
     outcome = Outcome()
     for job in jobs:
         try:
-            outcome.parts[job.name] = run_job(job, settings, on_update)
+            outcome.parts[job.name] = work(job, settings, on_update)
         except Exception as exc:  # recorded and shown; the other runs go on
             outcome.failures[job.name] = exc
             on_update(Update(job.name, "failed", detail=str(exc)))
