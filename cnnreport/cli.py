@@ -253,6 +253,7 @@ def report(
     with user_errors():
         render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
 
+
 # ---- sweep ------------------------------------------------------------------------------
 RayOption = Annotated[
     Optional[str],

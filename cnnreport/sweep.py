@@ -238,6 +238,8 @@ def _existing_configs(folder: Path) -> dict[ExperimentConfig, str]:
     """Runs already in the sweep folder, by config, so a bigger grid reuses them."""
     found: dict[ExperimentConfig, str] = {}
     for run in list_runs(folder):
+        if run.name.startswith("."):
+            continue  # a folder the Ray driver was still writing when it stopped
         try:
             found.setdefault(run.read_config(), run.name)
         except CnnReportError:
@@ -271,8 +273,11 @@ def write_sweep_file(sweep: Plan, command: str = "") -> Path:
         "fixed": {option.replace("_", "-"): value for option, value in sweep.spec.fixed.items()},
         "seeds": list(range(sweep.spec.seeds)),
         "cells": [
-            {"name": c.name, "options": {k.replace("_", "-"): v for k, v in c.options.items()},
-             "runs": [job.name for job in sweep.runs[c.name]]}
+            {
+                "name": c.name,
+                "options": {k.replace("_", "-"): v for k, v in c.options.items()},
+                "runs": [job.name for job in sweep.runs[c.name]],
+            }
             for c in sweep.cells
         ],  # fmt: skip
         "created": created,

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from cnnreport.data import require_files
 from cnnreport.errors import BadInput
-from cnnreport.reproduce import Outcome, Settings, Update
+from cnnreport.reproduce import Outcome, Settings
 from cnnreport.sweep import Plan, SweepSpec, plan, write_sweep_file
 from cnnreport.sweep_display import sweep_board
 from cnnreport.system import available_cores, pick_device
@@ -50,9 +50,20 @@ def check(spec: SweepSpec, where: Where) -> Plan:
 
 
 def execute(spec: SweepSpec, where: Where, err: Console) -> None:
-    """Plan, check, write sweep.json, run what is left (locally or on Ray), report; exit 1 on failures."""
+    """Plan and check, then run on Ray when asked (connecting first: a wrong address is bad input too)."""
     sweep = check(spec, where)
-    connection = _connect(where.ray)  # a wrong address is bad input too, still before any folder
+    if where.ray is None:
+        run_sweep(sweep, where, err, None)
+        return
+    from cnnreport.sweep_ray import connected
+
+    with connected(where.ray) as ray:
+        run_sweep(sweep, where, err, ray)
+
+
+def run_sweep(sweep: Plan, where: Where, err: Console, connection: Any) -> None:
+    """Write sweep.json, run what is left with one display, summarise; exit 1 on failures."""
+    spec = sweep.spec
     total, left = len(sweep.jobs), len(sweep.todo)
     write_sweep_file(sweep, where.command)
     err.print(f"sweep {spec.name}: {total} runs in {sweep.folder}; {total - left} already finished", highlight=False)
@@ -63,17 +74,10 @@ def execute(spec: SweepSpec, where: Where, err: Console) -> None:
     for name, failure in outcome.failures.items():
         err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
     done = total - len(outcome.failures)
-    err.print(f"sweep {spec.name}: {done} of {total} runs finished; `cnnreport report` shows the sweep", highlight=False)
+    summary = f"sweep {spec.name}: {done} of {total} runs finished; `cnnreport report` shows the sweep"
+    err.print(summary, highlight=False)
     if outcome.failures:
         raise typer.Exit(1)
-
-
-def _connect(address: str | None) -> Any:
-    if address is None:
-        return None
-    from cnnreport.sweep_ray import connect
-
-    return connect(address)
 
 
 def _run(sweep: Plan, where: Where, connection: Any, on_update: Any) -> Outcome:
@@ -98,8 +102,3 @@ def _interruptible(err: Console) -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted: finished runs and epochs are saved; run the same command again to continue")
         raise typer.Exit(130) from None
-
-
-def sweep_update(name: str, stage: str, detail: str = "") -> Update:
-    """An Update for a whole run (used by the Ray driver for stages it sees itself)."""
-    return Update(name, stage, detail=detail)
