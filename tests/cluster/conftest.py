@@ -34,11 +34,12 @@ MARKER = "CNNREPORT_TEST_RAY_CLUSTER"
 CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 RAY = str(Path(sys.executable).with_name("ray"))
+private_network: list[str] = []  # the namespace loopback_only_network made, once made
 
 
 def loopback_only_network() -> None:
     """Move this process (and all it starts) into a new network namespace with only `lo`, up."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc, before = ctypes.CDLL(None, use_errno=True), os.readlink("/proc/self/ns/net")
     if libc.unshare(CLONE_NEWNET) != 0:
         uid, gid = os.getuid(), os.getgid()
         if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
@@ -50,6 +51,9 @@ def loopback_only_network() -> None:
         request = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+    after = os.readlink("/proc/self/ns/net")
+    assert after != before, "unshare left this process in the machine's network"
+    private_network.append(after)
 
 
 def free_port() -> int:
@@ -59,15 +63,21 @@ def free_port() -> int:
 
 
 def cluster_pids(marker: str) -> list[int]:
-    """Processes whose environment holds this cluster's marker: every Ray process it started."""
+    """Every process this cluster started: its marker in their environment, or in our private network.
+
+    Ray starts its agents with an environment of their own, but they stay in the network
+    namespace, which only this test session's processes share.
+    """
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if f"{MARKER}={marker}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue  # gone, or not ours to read
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            marked = f"{MARKER}={marker}".encode() in (entry / "environ").read_bytes().split(b"\0")
+            if marked or os.readlink(entry / "ns" / "net") in private_network:
+                found.append(int(entry.name))
+        except OSError:
+            continue  # gone, or not ours to read
     return found
 
 

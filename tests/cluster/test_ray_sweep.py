@@ -89,4 +89,3 @@ def wait_for_task(marker: str, sweep: subprocess.Popen) -> int:
                 return pids[0]
         time.sleep(0.1)
     raise AssertionError(f"no Ray task seen running; sweep exited with {sweep.poll()}")
-
