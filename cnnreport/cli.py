@@ -182,6 +182,10 @@ def inspect_command(
 
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
 TsneSamplesOption = Annotated[int, typer.Option(help="Test images in each run's t-SNE (cached per setting).")]
+RayOption = Annotated[
+    Optional[str],
+    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
+]
 
 
 @app.command()
@@ -194,8 +198,10 @@ def reproduce(
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     device: DeviceOption = "auto",
+    ray: RayOption = None,
 ) -> None:
     """Run the write-up's five experiments (skipping finished work), then render the report."""
+    from cnnreport import sweep_command
     from cnnreport.reproduce import Settings, plan, run_all
     from cnnreport.system import available_cores
     from cnnreport.tsne import check_samples
@@ -214,9 +220,12 @@ def reproduce(
             tsne_samples=tsne_samples, command=command_line(),
         )  # fmt: skip
         err.print(f"reproducing {len(planned)} runs in {runs}, {processes} at a time", highlight=False)
-        with display.job_board(err, [job.name for job in planned]) as board:
+        with sweep_command.ray_if_asked(ray) as cluster, display.job_board(err, [j.name for j in planned]) as board:
             try:
-                outcome = run_all(planned, settings, processes, board.update)
+                if cluster is None:
+                    outcome = run_all(planned, settings, processes, board.update)
+                else:  # one Ray task per run, one thread each
+                    outcome = sweep_command.on_ray(planned, settings, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
                 err.print("interrupted: finished epochs are saved; run the same command again to continue")
@@ -231,12 +240,16 @@ def reproduce(
 
 
 def render_report(
-    runs: list[RunDir], output: Path, tsne_samples: int, ready: Mapping[str, RunPart] | None = None
+    runs: list[RunDir],
+    output: Path,
+    tsne_samples: int,
+    ready: Mapping[str, RunPart] | None = None,
+    sweeps: list[Path] | None = None,
 ) -> None:
     from cnnreport.report import build_report
 
     with err.status("rendering the report") as status:
-        build_report(runs, output, on_step=status.update, tsne_samples=tsne_samples, ready=ready)
+        build_report(runs, output, on_step=status.update, tsne_samples=tsne_samples, ready=ready, sweeps=sweeps or [])
     err.print(f"report written to {output}", highlight=False)
 
 
@@ -248,17 +261,18 @@ def report(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Turn run directories into one self-contained HTML report (never trains)."""
+    from cnnreport.analysis.sections_sweep import find_sweeps
     from cnnreport.report import select_runs
+    from cnnreport.runs import list_runs
 
     with user_errors():
-        render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
+        folder = runs_dir or default_runs_dir()
+        sweeps = find_sweeps(folder)  # a sweep's runs show in its section; name SWEEP/RUN to add a run's part
+        chosen = select_runs(folder, runs or []) if runs or not sweeps or list_runs(folder) else []
+        render_report(chosen, output, tsne_samples, sweeps=sweeps)
 
 
 # ---- sweep ------------------------------------------------------------------------------
-RayOption = Annotated[
-    Optional[str],
-    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
-]
 
 
 @app.command()

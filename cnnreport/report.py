@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +59,7 @@ def build_report(
     on_step: Step | None = None,
     tsne_samples: int = DEFAULT_SAMPLES,
     ready: Mapping[str, RunPart] | None = None,
+    sweeps: Sequence[Path] = (),
 ) -> Path:
     """Render the runs into one HTML file at `output` and return its path.
 
@@ -78,6 +79,7 @@ def build_report(
         parts.append(replace(part, anchor=anchor(name, position)))
     step("comparing runs")
     studies = guarded_analysis("study", "Analyses across runs", lambda: _study_sections(runs))
+    studies += [section for folder in sweeps for section in _sweep_sections(folder)]
     step("rendering the document")
     html = render(parts, report_summary.summary_table(files), studies)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
@@ -136,6 +138,13 @@ def _study_sections(runs: list[RunDir]) -> list[Section]:
     from cnnreport.analysis.sections import study_sections
 
     return study_sections(runs)
+
+
+def _sweep_sections(folder: Path) -> list[Section]:
+    """A sweep's comparison of its cells (its runs have no parts of their own unless named)."""
+    from cnnreport.analysis.sections_sweep import sweep_section
+
+    return guarded_analysis(f"sweep-{anchor(folder.name, 0)}", f"Sweep {folder.name}", lambda: [sweep_section(folder)])
 
 
 def template_environment() -> jinja2.Environment:

@@ -7,8 +7,8 @@ and in cli.py, never in the library modules (sweep, sweep_run, sweep_ray).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from cnnreport.data import require_files
 from cnnreport.errors import BadInput
-from cnnreport.reproduce import Outcome, Settings
+from cnnreport.reproduce import Job, Outcome, Settings, Update
 from cnnreport.sweep import Plan, SweepSpec, plan, write_sweep_file
 from cnnreport.sweep_display import sweep_board
 from cnnreport.system import available_cores, pick_device
@@ -50,14 +50,9 @@ def check(spec: SweepSpec, where: Where) -> Plan:
 
 
 def execute(spec: SweepSpec, where: Where, err: Console) -> None:
-    """Plan and check, then run on Ray when asked (connecting first: a wrong address is bad input too)."""
+    """Plan and check, then run (on Ray when asked: connecting first, as a wrong address is bad input too)."""
     sweep = check(spec, where)
-    if where.ray is None:
-        run_sweep(sweep, where, err, None)
-        return
-    from cnnreport.sweep_ray import connected
-
-    with connected(where.ray) as ray:
+    with ray_if_asked(where.ray) as ray:
         run_sweep(sweep, where, err, ray)
 
 
@@ -102,3 +97,23 @@ def _interruptible(err: Console) -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted: finished runs and epochs are saved; run the same command again to continue")
         raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def ray_if_asked(address: str | None) -> Iterator[Any]:
+    """Connected to the Ray cluster at `address` for the block; None (and no Ray needed) without one."""
+    if address is None:
+        yield None
+        return
+    from cnnreport.sweep_ray import connected
+
+    with connected(address) as ray:
+        yield ray
+
+
+def on_ray(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+    """reproduce's jobs as Ray tasks (one thread each): each worker trains and renders its run's part."""
+    from cnnreport.reproduce import run_job
+    from cnnreport.sweep_ray import run_on_ray
+
+    return run_on_ray(jobs, replace(settings, threads=1), run_job, on_update)
