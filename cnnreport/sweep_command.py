@@ -61,7 +61,11 @@ def run_sweep(sweep: Plan, where: Where, err: Console, connection: Any) -> None:
     spec = sweep.spec
     total, left = len(sweep.jobs), len(sweep.todo)
     write_sweep_file(sweep, where.command)
-    err.print(f"sweep {spec.name}: {total} runs in {sweep.folder}; {total - left} already finished", highlight=False)
+    err.print(
+        f"sweep {spec.name}: {total} runs in {sweep.folder}; {total - left} already finished",
+        highlight=False,
+        soft_wrap=True,
+    )
     outcome = Outcome()
     if sweep.todo:
         with sweep_board(err, [job.name for job in sweep.todo], total - left) as board, _interruptible(err):
@@ -70,7 +74,7 @@ def run_sweep(sweep: Plan, where: Where, err: Console, connection: Any) -> None:
         err.print(f"[bold red]error:[/] {escape(f'{name}: {failure}')}", highlight=False, soft_wrap=True)
     done = total - len(outcome.failures)
     summary = f"sweep {spec.name}: {done} of {total} runs finished; `cnnreport report` shows the sweep"
-    err.print(summary, highlight=False)
+    err.print(summary, markup=False, highlight=False, soft_wrap=True)
     if outcome.failures:
         raise typer.Exit(1)
 
