@@ -89,3 +89,13 @@ def wait_for_task(marker: str, sweep: subprocess.Popen) -> int:
                 return pids[0]
         time.sleep(0.1)
     raise AssertionError(f"no Ray task seen running; sweep exited with {sweep.poll()}")
+
+
+def test_reproduce_runs_on_ray_and_renders_the_report(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    args = ["--quick", "--tsne-samples", "60", "--runs-dir", tmp_path / "runs", "--data-dir", cluster_data]
+    result = invoke("reproduce", *args, "--device", "cpu", "-o", report, "--ray", ray_address)
+    assert result.exit_code == 0, result.output
+    runs = list_runs(tmp_path / "runs")
+    assert len(runs) == 5 and not any(needs_work(run) for run in runs)
+    assert all(f'id="run-{position}-quick-' in report.read_text() for position in range(1, 6))
