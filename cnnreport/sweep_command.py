@@ -99,7 +99,9 @@ def _interruptible(err: Console) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        err.print("interrupted: finished runs and epochs are saved; run the same command again to continue")
+        # On Ray a run trained in a worker's temp folder comes back only when finished.
+        err.print("interrupted: finished runs (and, outside Ray's temp folders, finished epochs) are saved; "
+                  "run the same command again to continue", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
         raise typer.Exit(130) from None
 
 

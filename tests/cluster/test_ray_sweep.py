@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -99,3 +100,25 @@ def test_reproduce_runs_on_ray_and_renders_the_report(ray_address: str, cluster_
     runs = list_runs(tmp_path / "runs")
     assert len(runs) == 5 and not any(needs_work(run) for run in runs)
     assert all(f'id="run-{position}-quick-' in report.read_text() for position in range(1, 6))
+
+
+def test_ctrl_c_cancels_the_tasks_and_keeps_finished_runs(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "cnnreport", *sweep_args(tmp_path, cluster_data, "--ray", ray_address)]
+    env = os.environ | {SHIP_RUNS: "1"}  # a run folder appears only once its run is finished
+    sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not list_runs(tmp_path / "tiny") and time.monotonic() < deadline and sweep.poll() is None:
+            time.sleep(0.1)
+        sweep.send_signal(signal.SIGINT)
+        output, _ = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 130, output
+    finished = list_runs(tmp_path / "tiny")
+    assert 1 <= len(finished) < 4 and not any(needs_work(run) for run in finished), output
+    deadline = time.monotonic() + 30
+    while task_pids(os.environ[MARKER], "train_on_worker") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not task_pids(os.environ[MARKER], "train_on_worker"), "a cancelled task is still running"
