@@ -53,6 +53,10 @@ def execute(spec: SweepSpec, where: Where, err: Console) -> None:
     """Plan and check, then run (on Ray when asked: connecting first, as a wrong address is bad input too)."""
     sweep = check(spec, where)
     with ray_if_asked(where.ray) as ray:
+        if ray is not None:
+            from cnnreport.sweep_ray import check_fits
+
+            check_fits(ray, where.threads or 1)
         run_sweep(sweep, where, err, ray)
 
 

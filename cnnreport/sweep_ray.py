@@ -61,6 +61,13 @@ def connected(address: str) -> Iterator[Any]:
         ray.shutdown()
 
 
+def check_fits(ray: Any, threads: int) -> None:
+    """Refuse a thread count no node has CPUs for: Ray would keep such tasks waiting forever."""
+    largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
+    if threads > largest:
+        raise BadInput(f"--threads {threads}: the largest node of the Ray cluster has {largest:g} CPUs")
+
+
 def run_on_ray(jobs: list[Job], settings: Settings, work: Work, on_update: Callable[[Update], None]) -> Outcome:
     """Run every job as one Ray task; write each finished run into settings.runs_dir. Needs `connected`."""
     ray = import_ray()

@@ -122,3 +122,9 @@ def test_ctrl_c_cancels_the_tasks_and_keeps_finished_runs(ray_address: str, clus
     while task_pids(os.environ[MARKER], "train_on_worker") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not task_pids(os.environ[MARKER], "train_on_worker"), "a cancelled task is still running"
+
+
+def test_more_threads_than_any_node_has_is_bad_input(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
+    result = invoke(*sweep_args(tmp_path, cluster_data, "--ray", ray_address, "--threads", "2"))
+    assert result.exit_code == 2 and "largest node" in result.output, result.output
+    assert not (tmp_path / "tiny").exists()
