@@ -190,3 +190,19 @@ def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
     assert [p.name for p in old.iterdir()] == ["config.json"]
     assert (old / "config.json").stat().st_mtime_ns == 1_000_000_000
+
+
+def test_cells_are_judged_against_the_write_ups_setting_by_the_seed_spread() -> None:
+    from cnnreport.analysis.sections_sweep import reference_cell, verdict
+    from cnnreport.analysis.seeds import Spread
+
+    reference = Spread(0.980, 0.001, 3)
+    assert verdict(Spread(0.990, 0.001, 3), reference, False) == "+1.00 pp, more than the seed spread"
+    assert verdict(Spread(0.981, 0.001, 3), reference, False) == "+0.10 pp, within the seed spread"
+    assert "no spread to judge" in verdict(Spread(0.99, 0.0, 1), Spread(0.98, 0.0, 1), False)
+    cells = [
+        {"name": "a", "options": {"lr": 0.003, "batch-size": 20}},
+        {"name": "b", "options": {"lr": 0.001, "batch-size": 20}},
+    ]
+    sweep = {"preset": "mnist10", "grid": {"lr": [0.003, 0.001], "batch-size": [20]}, "cells": cells}
+    assert reference_cell(sweep) == ("b", {"lr": 0.001, "batch-size": 20})
