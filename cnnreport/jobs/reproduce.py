@@ -126,17 +126,26 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
     with the other jobs, so that the report at the end only assembles.
     """
     from cnnreport.analyses.tsne import TsneParams
+    from cnnreport.report import build
+    from cnnreport.report.results import RunResults
+
+    progress = TrainingProgress(job.name, report)
+    run, metrics = finish_run(job, settings, progress)
+    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
+    progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
+    return part
+
+
+def finish_run(job: Job, settings: Settings, progress: TrainingProgress) -> tuple[RunDir, list[dict[str, float]]]:
+    """Train (or resume), evaluate and inspect one job, skipping steps already done; the run and its metrics."""
     from cnnreport.jobs.evaluate import evaluate_run
     from cnnreport.jobs.inspection import inspect_run
     from cnnreport.ml.train import train_run
-    from cnnreport.report import build
-    from cnnreport.report.results import RunResults
     from cnnreport.system import set_threads
 
     set_threads(settings.threads)
     run = create_run(settings.runs_dir, job.name)
-    progress = TrainingProgress(job.name, report)
-    report(Update(job.name, "training"))
+    progress.report(Update(job.name, "training"))
     metrics = finished_metrics(run, job.config)
     if metrics is None:
         metrics = train_run(
@@ -148,9 +157,7 @@ def run_job(job: Job, settings: Settings, report: Callable[[Update], None]) -> R
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
-    part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
-    progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
-    return part
+    return run, metrics
 
 
 class TrainingProgress:
@@ -197,26 +204,32 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def _worker(job: Job, settings: Settings) -> RunPart:
-    return run_job(job, settings, _updates.put)
+def _worker(work: Work, job: Job, settings: Settings) -> Any:
+    return work(job, settings, _updates.put)
 
 
 @dataclass
 class Outcome:
     """What run_all brings back: each finished job's report part, and the failures."""
 
-    parts: dict[str, RunPart] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)  # RunPart from run_job; whatever `work` returns
     failures: dict[str, BaseException] = field(default_factory=dict)
 
 
-def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
+# What a worker does with one job: run_job by default; sweeps pass their own (no report part).
+Work = Callable[[Job, Settings, Callable[[Update], None]], Any]
+
+
+def run_all(
+    jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None], work: Work = run_job
+) -> Outcome:
     """Run every job, `processes` at a time. One failing run does not stop the others."""
     if processes == 1:
-        return _run_inline(jobs, settings, on_update)
+        return _run_inline(jobs, settings, on_update, work)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
-    pending = {pool.submit(_worker, job, settings): job for job in jobs}
+    pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)
     except BaseException:
@@ -229,7 +242,7 @@ def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Call
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
+def _collect(pending: dict[Future[Any], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
     outcome = Outcome()
     while pending:
         finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -245,11 +258,11 @@ def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Calla
     return outcome
 
 
-def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None], work: Work) -> Outcome:
     outcome = Outcome()
     for job in jobs:
         try:
-            outcome.parts[job.name] = run_job(job, settings, on_update)
+            outcome.parts[job.name] = work(job, settings, on_update)
         except Exception as exc:  # recorded and shown; the other runs go on
             outcome.failures[job.name] = exc
             on_update(Update(job.name, "failed", detail=str(exc)))
