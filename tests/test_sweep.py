@@ -206,3 +206,21 @@ def test_cells_are_judged_against_the_write_ups_setting_by_the_seed_spread() -> 
     ]
     sweep = {"preset": "mnist10", "grid": {"lr": [0.003, 0.001], "batch-size": [20]}, "cells": cells}
     assert reference_cell(sweep) == ("b", {"lr": 0.001, "batch-size": 20})
+
+
+def test_an_install_interrupted_before_the_swap_leaves_the_old_folder(tmp_path: Path, monkeypatch) -> None:
+    from cnnreport.jobs import ray_runner
+
+    old = tmp_path / "r"
+    old.mkdir()
+    (old / "config.json").write_text("{}")
+
+    def interrupted(folder: Path, files: dict) -> None:
+        (folder / "config.json").write_text("{}")  # half written when Ctrl-C comes
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ray_runner, "write_files", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        install_run(tmp_path, "r", {"config.json": (b"{}", 1)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"] and [p.name for p in old.iterdir()] == ["config.json"]
+    assert [run.name for run in list_runs(tmp_path)] == ["r"]

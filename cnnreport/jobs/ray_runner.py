@@ -33,6 +33,7 @@ RETRIES = 3  # attempts after the first when a worker process or node dies
 INSTALL_HINT = 'pip install "cnnreport[ray]"'
 # Set on the driver to make workers always send runs back, even when they see the runs dir.
 SHIP_RUNS = "CNNREPORT_RAY_SHIP_RUNS"
+INCOMING = ".cnnreport-incoming"  # in the runs dir: run folders sent back, while they are written
 OnUpdate = Callable[[Update], None]
 Files = dict[str, tuple[bytes, int]]  # relative path -> (content, modification time in ns)
 
@@ -93,8 +94,9 @@ def _collect(
             ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.3)
             _forward(ray.get(sink.take.remote()), finished, on_update)
             for ref in ready:
-                job = pending.pop(ref)
+                job = pending[ref]
                 _finish(ray, ref, job, runs_dir, outcome, on_update)
+                del pending[ref]  # only once installed: Ctrl-C during the install finishes it below
                 finished.add(job.name)
     except BaseException:
         # Ctrl-C: keep what is already done, stop the rest now.
@@ -220,14 +222,27 @@ def write_files(folder: Path, files: Files) -> None:
 
 
 def install_run(runs_dir: Path, name: str, files: Files) -> None:
-    """Put a finished run folder in place: written beside it, then renamed over the old one."""
-    stage = Path(tempfile.mkdtemp(dir=runs_dir, prefix=f".{name}.incoming-"))
-    write_files(stage, files)
-    target, old = runs_dir / name, runs_dir / f".{name}.old-{uuid.uuid4().hex}"
-    if target.exists():
-        os.rename(target, old)
-    os.rename(stage, target)
-    shutil.rmtree(old, ignore_errors=True)
+    """Put a finished run folder in place: written in a holding folder, then renamed over the old one.
+
+    The holding folder sits one level down, so nothing that lists the runs takes a half-written
+    copy for a run; an interruption before the swap leaves the old folder as it was.
+    """
+    holding = runs_dir / INCOMING
+    holding.mkdir(exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=holding, prefix=f"{name}."))
+    target, old = runs_dir / name, holding / f"{stage.name}.old"
+    try:
+        write_files(stage, files)
+        if target.exists():
+            os.rename(target, old)
+        os.rename(stage, target)
+    finally:
+        if old.exists() and not target.exists():
+            os.rename(old, target)
+        for leftover in (stage, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            holding.rmdir()  # kept while another install is under way
 
 
 @contextlib.contextmanager
