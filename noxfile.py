@@ -25,19 +25,19 @@ TORCH_ENV = ROOT / ".nox" / "torch-env"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def install_torch_env(session: nox.Session) -> None:
+def install_torch_env(session: nox.Session, extras: str = "dev") -> None:
     """Create the shared environment, or let pip top it up (seconds when nothing changed)."""
     python = TORCH_ENV / "bin" / "python"
     if not python.exists():
         session.run(sys.executable, "-m", "venv", str(TORCH_ENV), external=True)
     pip = [str(python), "-m", "pip", "install", "-q"]
     session.run(*pip, *TORCH, external=True)  # first, so pip takes the pinned range from its cache
-    session.run(*pip, "-e", f"{ROOT}[dev]", external=True)
+    session.run(*pip, "-e", f"{ROOT}[{extras}]", external=True)
 
 
-def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = False) -> None:
+def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = False, extras: str = "dev") -> None:
     """Install, then run one of the shared environment's tools with that environment first on PATH."""
-    install_torch_env(session)
+    install_torch_env(session, extras)
     bin_dir = TORCH_ENV / "bin"
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(TORCH_ENV)}
     if data and "CNNREPORT_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
@@ -49,7 +49,9 @@ def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = F
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests (CliRunner on synthetic IDX data; real MNIST when present)."""
-    run_in_torch_env(session, "pytest", "-q", "--ignore=tests/faults", *session.posargs, data=True)
+    run_in_torch_env(
+        session, "pytest", "-q", "--ignore=tests/faults", "--ignore=tests/cluster", *session.posargs, data=True
+    )
 
 
 @nox.session(venv_backend="none")
@@ -66,6 +68,16 @@ def browser(session: nox.Session) -> None:
         quiet = {"DEBIAN_FRONTEND": "noninteractive"}
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True, env=quiet)
     run_in_torch_env(session, "pytest", "-q", "-m", "browser", "tests/browser", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def cluster(session: nox.Session) -> None:
+    """Sweeps on a real two-node Ray cluster on 127.0.0.1 (the `ray` extra): same results as locally, a killed worker.
+
+    The tests start the cluster in a network namespace that holds only the loopback device
+    (this needs root or user namespaces) and stop every process of it afterwards, also on failure.
+    """
+    run_in_torch_env(session, "pytest", "-q", "-m", "cluster", "tests/cluster", *session.posargs, extras="dev,ray")
 
 
 @nox.session

@@ -264,6 +264,10 @@ OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to wri
 TsneSamplesOption = Annotated[
     int, typer.Option(help=f"Test images in each run's t-SNE, {range_text('--tsne-samples')} (cached per setting).")
 ]
+RayOption = Annotated[
+    Optional[str],
+    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
+]
 
 
 @app.command()
@@ -290,9 +294,11 @@ def reproduce(
     data_dir: DataDirOption = None,
     dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
     device: DeviceOption = "auto",
+    ray: RayOption = None,
 ) -> None:
     """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
     with user_errors():
+        from cnnreport.jobs import sweep_run
         from cnnreport.jobs.reproduce import Settings, plan, run_all, uses_one_gpu
         from cnnreport.ml.data import default_data_dir, require_files
 
@@ -312,9 +318,12 @@ def reproduce(
         )  # fmt: skip
         at_a_time = "one at a time on the GPU" if uses_one_gpu(settings) else f"{processes} at a time"
         console.line(err, f"reproducing {len(planned)} runs in {runs}, {at_a_time}")
-        with console.job_board(err, [job.name for job in planned]) as board:
+        with sweep_run.ray_if_asked(ray) as cluster, console.job_board(err, [j.name for j in planned]) as board:
             try:
-                outcome = run_all(planned, settings, processes, board.update)
+                if cluster is None:
+                    outcome = run_all(planned, settings, processes, board.update)
+                else:  # one Ray task per run, one thread each
+                    outcome = sweep_run.on_ray(planned, settings, board.update)
             except KeyboardInterrupt:
                 board.progress.stop()
                 console.line(err, "interrupted: finished epochs are saved; run the same command again to continue")
@@ -329,13 +338,17 @@ def reproduce(
 
 
 def render_report(
-    runs: list[RunDir], output: Path, tsne_samples: int, ready: Mapping[str, RunPart] | None = None
+    runs: list[RunDir],
+    output: Path,
+    tsne_samples: int,
+    ready: Mapping[str, RunPart] | None = None,
+    sweeps: list[Path] | None = None,
 ) -> None:
     from cnnreport.report.build import build_report
 
     with err.status(console.literal("rendering the report")) as status:
         step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
-        build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready)
+        build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready, sweeps=sweeps or [])
     console.line(err, f"report written to {output}")
 
 
@@ -349,10 +362,65 @@ def report(
     """Turn run directories into one self-contained HTML report (never trains)."""
     with user_errors():
         from cnnreport.report.build import select_runs
+        from cnnreport.storage.rundir import list_runs
+        from cnnreport.storage.sweeps import find_sweeps
 
         check_range("--tsne-samples", tsne_samples)
         check_output(output)
-        render_report(select_runs(runs_dir or default_runs_dir(), runs or []), output, tsne_samples)
+        folder = runs_dir or default_runs_dir()
+        sweeps = find_sweeps(folder)  # a sweep's runs show in its section; name SWEEP/RUN to add a run's part
+        chosen = select_runs(folder, runs or []) if runs or not sweeps or list_runs(folder) else []
+        render_report(chosen, output, tsne_samples, sweeps=sweeps)
+
+
+SWEEP_INTERRUPTED = (
+    "interrupted: finished runs (and, outside Ray's temp folders, finished epochs) are saved; "
+    "run the same command again to continue"
+)
+
+
+@app.command()
+def sweep(
+    file: Annotated[Optional[Path], typer.Argument(help="A TOML sweep file (name, preset, seeds, [grid]).")] = None,
+    grid: Annotated[
+        Optional[list[str]], typer.Option("--grid", help="OPTION=V1,V2,... : a train option and its values (repeat).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option(help=f"Start every cell from: {', '.join(CHOOSABLE)}.")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="Seeds per cell: 0..N-1 [1].")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Sweep name: its folder in --runs-dir [the file's name].")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs for every cell [the preset's].")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images in every cell.")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Runs trained in parallel locally [one per core].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads per run [cores / jobs; on Ray: 1].")] = None,
+    ray: RayOption = None,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Train a grid of train options times seeds (skipping finished runs), locally or on a Ray cluster."""
+    with user_errors(SWEEP_INTERRUPTED):
+        from cnnreport.jobs import sweep_run
+        from cnnreport.jobs.sweep import build_spec, write_sweep_file
+        from cnnreport.ml.data import default_data_dir
+
+        fixed = {"epochs": epochs, "limit": limit}
+        spec = build_spec(file, grid or [], name=name, preset=preset, seeds=seeds, fixed=fixed)
+        where = sweep_run.Where(
+            runs_dir or default_runs_dir(), data_dir or default_data_dir(), device, jobs, threads, ray, command_line()
+        )
+        planned = sweep_run.check(spec, where)
+        total, left = len(planned.jobs), len(planned.todo)
+        with sweep_run.ray_if_asked(ray, threads) as cluster:  # a wrong address is bad input too
+            write_sweep_file(planned, where.command)
+            console.line(err, f"sweep {spec.name}: {total} runs in {planned.folder}; {total - left} already finished")
+            with console.sweep_board(err, [job.name for job in planned.todo], total - left) as board:
+                failures = sweep_run.run(planned, where, cluster, board.update).failures if left else {}
+        for run_name, failure in failures.items():
+            console.error(err, f"{run_name}: {failure}")
+        finished = f"{total - len(failures)} of {total} runs finished"
+        console.line(err, f"sweep {spec.name}: {finished}; `cnnreport report` shows the sweep")
+        if failures:
+            raise typer.Exit(1)
 
 
 def main() -> None:

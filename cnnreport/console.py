@@ -171,3 +171,49 @@ class JobBoard:
 def job_board(console: Console, names: list[str]) -> Iterator[JobBoard]:
     with Progress(*progress_columns(), console=console) as progress:
         yield JobBoard(progress, names)
+
+
+class SweepBoard:
+    """A sweep's display: one overall bar (runs done of total, time left) and a bar per run in progress.
+
+    The overall bar counts finished runs plus the fraction done of each running one; only
+    the runs in progress have their own line, so a 27-run sweep stays readable.
+    """
+
+    def __init__(self, progress: Progress, names: list[str], already_done: int = 0) -> None:
+        self.progress = progress
+        self.total, self.finished = len(names) + already_done, already_done
+        self.fraction: dict[str, float] = {}
+        self.overall = progress.add_task("sweep", total=self.total, stats=self._stats())
+        self.tasks: dict[str, Any] = {}
+
+    def update(self, update: Any) -> None:
+        """Take one reproduce Update (from a process worker or a Ray task)."""
+        if update.stage in ("done", "failed"):
+            self._finish(update)
+        else:
+            if update.name not in self.tasks:
+                self.tasks[update.name] = self.progress.add_task(update.name, total=None, stats="")
+            stats = update.stage + (f"  {update.detail}" if update.detail else "")
+            total = update.total or None
+            self.progress.update(self.tasks[update.name], completed=update.done, total=total, stats=stats)
+            self.fraction[update.name] = update.done / update.total if update.total else 0.0
+        completed = self.finished + sum(self.fraction.values())
+        self.progress.update(self.overall, completed=completed, stats=self._stats())
+
+    def _finish(self, update: Any) -> None:
+        if update.name in self.tasks:
+            self.progress.remove_task(self.tasks.pop(update.name))
+        if update.stage == "failed":
+            line(self.progress.console, f"{update.name}: failed: {update.detail}")
+        self.fraction.pop(update.name, None)
+        self.finished += 1
+
+    def _stats(self) -> str:
+        return f"runs done: {self.finished} of {self.total}"
+
+
+@contextlib.contextmanager
+def sweep_board(console: Console, names: list[str], already_done: int = 0) -> Iterator[SweepBoard]:
+    with Progress(*progress_columns(), console=console) as progress:
+        yield SweepBoard(progress, names, already_done)

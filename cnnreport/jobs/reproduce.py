@@ -145,6 +145,13 @@ def prepare_job(
     job: Job, settings: Settings, report: Callable[[Update], None]
 ) -> tuple[TrainingProgress, list[dict[str, float]]]:
     """The part of a job that uses the device: train (or resume), evaluate, inspect."""
+    progress = TrainingProgress(job.name, report)
+    _, metrics = finish_run(job, settings, progress)
+    return progress, metrics
+
+
+def finish_run(job: Job, settings: Settings, progress: TrainingProgress) -> tuple[RunDir, list[dict[str, float]]]:
+    """Train (or resume), evaluate and inspect one job, skipping steps already done; the run and its metrics."""
     from cnnreport.jobs.evaluate import evaluate_run
     from cnnreport.jobs.inspection import inspect_run
     from cnnreport.ml.train import train_run
@@ -152,8 +159,7 @@ def prepare_job(
 
     set_threads(settings.threads)
     run = create_run(settings.runs_dir, job.name)
-    progress = TrainingProgress(job.name, report)
-    report(Update(job.name, "training"))
+    progress.report(Update(job.name, "training"))
     metrics = finished_metrics(run, job.config)
     if metrics is None:
         metrics = train_run(
@@ -165,7 +171,7 @@ def prepare_job(
         evaluate_run(run, settings.data_dir, settings.device)
         progress.stage("inspecting")
         inspect_run(run, settings.data_dir)
-    return progress, metrics
+    return run, metrics
 
 
 def job_part(job: Job, settings: Settings, progress: TrainingProgress, metrics: list[dict[str, float]]) -> RunPart:
@@ -224,33 +230,39 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def _worker(job: Job, settings: Settings) -> RunPart:
-    return run_job(job, settings, _updates.put)
+def _worker(work: Work, job: Job, settings: Settings) -> Any:
+    return work(job, settings, _updates.put)
 
 
 @dataclass
 class Outcome:
     """What run_all brings back: each finished job's report part, and the failures."""
 
-    parts: dict[str, RunPart] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)  # RunPart from run_job; whatever `work` returns
     failures: dict[str, BaseException] = field(default_factory=dict)
 
 
-def run_all(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
+# What a worker does with one job: run_job by default; sweeps pass their own (no report part).
+Work = Callable[[Job, Settings, Callable[[Update], None]], Any]
+
+
+def run_all(
+    jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None], work: Work = run_job
+) -> Outcome:
     """Run every job, `processes` at a time. One failing run does not stop the others.
 
     On CUDA the runs train one after another in this process and `processes` make report parts.
     """
-    if uses_one_gpu(settings):
+    if uses_one_gpu(settings) and work is run_job:
         from cnnreport.jobs.one_gpu import run_on_one_gpu
 
         return run_on_one_gpu(jobs, settings, processes, on_update)
     if processes == 1:
-        return _run_inline(jobs, settings, on_update)
+        return _run_inline(jobs, settings, on_update, work)
     context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
     updates = context.Queue()
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
-    pending = {pool.submit(_worker, job, settings): job for job in jobs}
+    pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
     try:
         return _collect(pending, updates, on_update)
     except BaseException:
@@ -270,7 +282,7 @@ def uses_one_gpu(settings: Settings) -> bool:
     return pick_device(settings.device).type == "cuda"
 
 
-def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
+def _collect(pending: dict[Future[Any], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
     outcome = Outcome()
     while pending:
         finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -286,11 +298,11 @@ def _collect(pending: dict[Future[RunPart], Job], updates: Any, on_update: Calla
     return outcome
 
 
-def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None]) -> Outcome:
+def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None], work: Work) -> Outcome:
     outcome = Outcome()
     for job in jobs:
         try:
-            outcome.parts[job.name] = run_job(job, settings, on_update)
+            outcome.parts[job.name] = work(job, settings, on_update)
         except Exception as exc:  # recorded and shown; the other runs go on
             outcome.failures[job.name] = exc
             on_update(Update(job.name, "failed", detail=str(exc)))

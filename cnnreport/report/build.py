@@ -7,8 +7,9 @@ read) -> render the templates -> write the file atomically.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
 from cnnreport.report.render import render
 from cnnreport.report.results import RunResults
-from cnnreport.report.sections import catalog, guarded
+from cnnreport.report.sections import catalog, guarded, sweep
 from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
 from cnnreport.storage.atomic import atomic_write, check_output
 from cnnreport.storage.peek import plain_fields
@@ -58,6 +59,7 @@ def build_report(
     on_step: Step | None = None,
     tsne_samples: int = DEFAULT_SAMPLES,
     ready: Mapping[str, RunPart] | None = None,
+    sweeps: Sequence[Path] = (),
 ) -> Path:
     """Render the runs into one HTML file at `output`, in the write-up's order, and return its path.
 
@@ -79,6 +81,10 @@ def build_report(
         parts.append(replace(part, anchor=anchor(name, position)))
     step("comparing runs")
     studies = guarded("study", "Analyses across runs", lambda: catalog.study_sections(everything))
+    for folder in sweeps:  # a sweep's runs have no parts of their own unless named
+        studies += guarded(
+            sweep.section_id(folder), f"Sweep {folder.name}", functools.partial(sweep.sweep_section, folder)
+        )
     step("rendering the document")
     html = render(parts, summary_table(everything), studies)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))

@@ -1,0 +1,52 @@
+"""A sweep folder's sweep.json: its name and schema, written by `sweep`, read by the report.
+
+A sweep named NAME is the folder <runs-dir>/NAME holding one run folder per cell and seed
+and this document, which lists the grid, the fixed options, the seeds and each cell's runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnnreport.errors import RunError
+from cnnreport.storage.atomic import atomic_write
+from cnnreport.storage.documents import document_text, parse_json
+
+SWEEP_FILE = "sweep.json"
+SCHEMA_VERSION = 1
+
+
+def find_sweeps(runs_dir: Path) -> list[Path]:
+    """The sweep folders directly inside runs_dir, by name."""
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.iterdir() if (p / SWEEP_FILE).is_file())
+
+
+def read_sweep(folder: Path) -> dict[str, Any]:
+    """sweep.json, checked for the fields the report reads."""
+    path = folder / SWEEP_FILE
+    data = parse_json(path)
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise RunError(f"{path}: not a sweep file of schema version {SCHEMA_VERSION}")
+    if not isinstance(data.get("grid"), dict) or not isinstance(data.get("cells"), list):
+        raise RunError(f"{path}: lacks its grid or cells")
+    return data
+
+
+def previous_created(folder: Path) -> str | None:
+    """When an existing sweep.json says the sweep was first made; None when there is none to read."""
+    try:
+        return str(parse_json(folder / SWEEP_FILE)["created"])
+    except (RunError, KeyError, TypeError):
+        return None
+
+
+def write_sweep(folder: Path, document: dict[str, Any]) -> Path:
+    """Write sweep.json (schema version added) atomically, making the folder when absent."""
+    path = folder / SWEEP_FILE
+    folder.mkdir(parents=True, exist_ok=True)
+    text = document_text({"schema_version": SCHEMA_VERSION, **document})
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    return path
