@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import click
 import typer
 
 from cnnreport import console, system
@@ -80,7 +79,7 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
             yield
-    except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, click_errors.ClickException):
         raise
     except CnnReportError as exc:
         console.error(err, str(exc))
@@ -438,7 +437,7 @@ def main() -> None:
     except click_errors.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except click_errors.Abort:
+    except typer.Abort:
         err.print("Aborted!", highlight=False)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
