@@ -8,10 +8,8 @@ makes each finished run's part of the report (t-SNE with scikit-learn, figures) 
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from cnnreport.jobs import reproduce
@@ -23,26 +21,14 @@ if TYPE_CHECKING:
 
 def run_on_one_gpu(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
     """Prepare every job here, in order; hand each finished one to a worker for its report part."""
-    context = multiprocessing.get_context("spawn")  # workers never inherit this process's CUDA context
-    updates = context.Queue()
-    pool = ProcessPoolExecutor(
-        processes, mp_context=context, initializer=reproduce._init_worker, initargs=(updates, os.getpid())
-    )
     outcome = Outcome()
     pending: dict[Future[RunPart], Job] = {}
-    try:
+    with reproduce.worker_pool(processes) as (pool, updates):  # spawned: no copy of this CUDA context
         for job in jobs:
             part = _prepare(job, settings, updates, on_update, outcome)
             if part is not None:
                 pending[pool.submit(_part_worker, job, settings, *part)] = job
         finished = reproduce._collect(pending, updates, on_update)
-    except BaseException:
-        # As in reproduce.run_all: stop the workers now; finished epochs are on disk already.
-        for child in multiprocessing.active_children():
-            child.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     outcome.parts.update(finished.parts)
     outcome.failures.update(finished.failures)
     return outcome

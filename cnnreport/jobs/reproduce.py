@@ -7,6 +7,7 @@ resume, so running the same command again after an interruption continues where 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue as queue_module
@@ -14,7 +15,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,12 +260,19 @@ def run_all(
         return run_on_one_gpu(jobs, settings, processes, on_update)
     if processes == 1:
         return _run_inline(jobs, settings, on_update, work)
-    context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
+    with worker_pool(processes) as (pool, updates):
+        pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
+        return _collect(pending, updates, on_update)
+
+
+@contextlib.contextmanager
+def worker_pool(processes: int) -> Iterator[tuple[ProcessPoolExecutor, Any]]:
+    """Spawned workers that report on a queue; on any failure here they are stopped at once."""
+    context = multiprocessing.get_context("spawn")  # no forked copies of torch's (or CUDA's) state
     updates = context.Queue()
     pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
-    pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
     try:
-        return _collect(pending, updates, on_update)
+        yield pool, updates
     except BaseException:
         # Ctrl-C (or any failure here): start nothing new and stop the workers now. Their
         # last complete epochs are already on disk, so the next reproduce resumes from them.
