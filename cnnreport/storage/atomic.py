@@ -46,12 +46,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
                 time.sleep(float(os.environ[PAUSE_BEFORE_RENAME]))
             os.replace(temp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        _discard(temp)
         raise write_failure(path, exc, existed) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        _discard(temp)
         raise
 
 
@@ -61,6 +59,8 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     A random name created with O_EXCL and O_NOFOLLOW: a planted file or link of any name
     makes the open fail instead of redirecting the write. The lock tells stale temps
     (writer killed) from live ones; a cleaner that took an unlocked new temp is detected.
+    A Ctrl-C can land right after the open made the file, so every step past the open
+    removes the temp when it is interrupted: the random name is known to be ours.
     """
     for _attempt in range(16):
         temp = path.parent / f".{path.name}{TEMP_MARK}{secrets.token_hex(6)}.tmp"
@@ -68,12 +68,32 @@ def _create_temp(path: Path) -> tuple[int, Path]:
             fd = _open_new(temp)
         except FileExistsError:
             continue
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with contextlib.suppress(OSError):
-            if os.stat(temp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+        except BaseException:
+            _discard(temp)
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _still_named(temp, fd):
                 return fd, temp
+        except BaseException:
+            os.close(fd)
+            _discard(temp)
+            raise
         os.close(fd)
     raise OSError(errno.EEXIST, "no free temp file name")
+
+
+def _still_named(temp: Path, fd: int) -> bool:
+    """Whether `temp` still names the file open as `fd` (a cleaner may have removed it before the lock)."""
+    try:
+        return os.stat(temp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except OSError:
+        return False
+
+
+def _discard(temp: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
 
 
 def _open_new(path: Path) -> int:
@@ -135,6 +155,7 @@ def check_output(path: Path) -> None:
         fd, temp = _create_temp(path)
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(temp)
+    try:
+        os.close(fd)
+    finally:
+        _discard(temp)

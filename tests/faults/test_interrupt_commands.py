@@ -7,6 +7,7 @@ Each command runs as a real process whose atomic writes are held before their re
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
+from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME, atomic_write, check_output
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import POLL_SECONDS, copy_run, error_line, snapshot
 
@@ -65,3 +66,22 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path, fault_data: Path, refere
     assert not (tmp_path / "report.html").exists()
     after = snapshot(runs)
     assert {name: after[name] for name in before} == before  # what was saved before is untouched
+
+
+@pytest.mark.parametrize("writer", ["atomic_write", "check_output"])
+def test_ctrl_c_just_after_the_temp_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    """The narrowest window: SIGINT between the open that made the temp and the code that owns it."""
+
+    def interrupted(_fd: int, _operation: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fcntl, "flock", interrupted)
+    target = tmp_path / "evaluation.json"
+    with pytest.raises(KeyboardInterrupt):
+        if writer == "atomic_write":
+            atomic_write(target, lambda handle: handle.write(b"{}"))
+        else:
+            check_output(target)
+    assert list(tmp_path.iterdir()) == []
