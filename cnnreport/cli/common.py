@@ -1,0 +1,102 @@
+"""What every command shares: the Typer app, option types, and the funnel that turns every
+error into one line and an exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from cnnreport import console
+from cnnreport.config import ExperimentConfig, preset_config, range_text
+from cnnreport.errors import BadInput, CnnReportError
+
+click_errors: Any
+try:  # typer 0.2x carries its own copy of Click; older ones use Click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show defaults in [brackets], not Rich markup
+    help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
+)
+err = console.plain_console(stderr=True)  # user text (names, paths, file contents) is never markup
+
+RunsDirOption = Annotated[
+    Optional[Path],
+    typer.Option("--runs-dir", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs]."),
+]
+DataDirOption = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data]."),
+]
+DatasetOption = Annotated[
+    Optional[str], typer.Option("--dataset", help="mnist, fashion-mnist or kmnist [train: mnist; others: the run's].")
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
+RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
+
+
+INTERRUPTED = "interrupted: stopped before finishing; files already written are complete, run the command again"
+
+
+@contextlib.contextmanager
+def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
+    """Turn every error into one line on stderr and an exit code of 1, 2 or 130; never a traceback."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
+            yield
+    except (typer.Exit, typer.Abort, click_errors.ClickException):
+        raise
+    except CnnReportError as exc:
+        console.error(err, str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.line(err, interrupted)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
+        raise typer.Exit(1) from None
+
+
+def command_line() -> str:
+    return shlex.join(["cnnreport", *sys.argv[1:]])
+
+
+def build_config(preset: str | None, **options: Any) -> ExperimentConfig:
+    """The preset (or the defaults) with every option the user gave laid over it."""
+    base = preset_config(preset) if preset is not None else ExperimentConfig()
+    return base.replace(**{k: v for k, v in options.items() if v is not None})
+
+
+def parse_widths(text: str | None) -> tuple[int, ...] | None:
+    """`--widths 12,10,8` as a tuple; the config checks count and range."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise BadInput(f"--widths must be three whole numbers separated by commas, like 16,8,4, not {text!r}") from None
+
+
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
+TsneSamplesOption = Annotated[
+    int, typer.Option(help=f"Test images in each run's t-SNE, {range_text('--tsne-samples')} (cached per setting).")
+]
+RayOption = Annotated[
+    Optional[str],
+    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
+]

@@ -1,0 +1,183 @@
+"""Commands on one run: train it, evaluate it, inspect its layers."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Annotated, Optional
+
+import typer
+
+from cnnreport import console, system
+from cnnreport.cli.common import (
+    DataDirOption,
+    DatasetOption,
+    DeviceOption,
+    JsonOption,
+    RunArgument,
+    RunsDirOption,
+    app,
+    build_config,
+    command_line,
+    err,
+    parse_widths,
+    user_errors,
+)
+from cnnreport.config import (
+    CHOOSABLE,
+    LR_MAX,
+    THREADS_PER_CORE,
+    WEIGHT_DECAY_MAX,
+    ExperimentConfig,
+    check_range,
+    default_run_name,
+    range_text,
+)
+from cnnreport.storage.rundir import create_run, default_runs_dir, resolve_run
+from cnnreport.system import pick_device
+
+
+@app.command()
+def train(
+    classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
+    augment: Annotated[
+        Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")
+    ] = None,
+    dropout: Annotated[
+        Optional[float], typer.Option(help="Dropout before the output layer, in [0, 1); 0 = none [0].")
+    ] = None,
+    batch_norm: Annotated[
+        Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")
+    ] = None,
+    epochs: Annotated[Optional[int], typer.Option(help=f"Epochs to train, {range_text('--epochs')} [10].")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help=f"Images per step, {range_text('--batch-size')} [20].")
+    ] = None,
+    lr: Annotated[Optional[float], typer.Option(help=f"Adam learning rate, in (0, {LR_MAX:g}] [0.001].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help=f"Random seed, {range_text('--seed')} [0].")] = None,
+    limit: Annotated[
+        Optional[int], typer.Option(help=f"Use only the first N training images, N in {range_text('--limit')}.")
+    ] = None,
+    schedule: Annotated[
+        Optional[str], typer.Option(help="LR per batch: constant, onecycle (--lr is the peak) or cosine [constant].")
+    ] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(help="Label smoothing, in [0, 1) [0].")] = None,
+    weight_decay: Annotated[
+        Optional[float], typer.Option(help=f"AdamW weight decay, in [0, {WEIGHT_DECAY_MAX:g}]; 0 = plain Adam [0].")
+    ] = None,
+    widths: Annotated[
+        Optional[str],
+        typer.Option(help=f"Output channels of the 3 convolutions, each in {range_text('--widths')} [16,8,4]."),
+    ] = None,
+    validation: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"Hold out the last N training images, N in {range_text('--validation')}; "
+            "the test set is scored once, at the end [0]."
+        ),
+    ] = None,
+    preset: Annotated[
+        Optional[str], typer.Option(help=f"Start from a preset: {', '.join(CHOOSABLE)} (tuned: not the write-up's).")
+    ] = None,
+    name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"CPU threads for training, 1..{THREADS_PER_CORE}x the cores [every core; "
+            "on --resume the run's own count, which keeps the result exact]."
+        ),
+    ] = None,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    device: DeviceOption = "auto",
+    cuda_graph: Annotated[
+        bool, typer.Option("--cuda-graph/--no-cuda-graph", help="On CUDA, replay each step from one CUDA graph.")
+    ] = True,
+) -> None:
+    """Train one experiment into a run directory (checkpoint after every epoch)."""
+    with user_errors():
+        from cnnreport.ml.data import default_data_dir
+        from cnnreport.ml.train import train_run
+
+        config = build_config(
+            preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
+            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
+            label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths),
+            validation=validation,
+        )  # fmt: skip
+        if threads is not None:
+            check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
+        pick_device(device)  # refuse a bad --device before any folder is made
+        run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
+        with console.epoch_progress(err) as progress:
+            try:
+                metrics = train_run(
+                    run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
+                    command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
+                    threads=threads, on_notice=lambda text: console.line(err, f"note: {text}"),
+                    cuda_graph=cuda_graph,
+                )  # fmt: skip
+            except KeyboardInterrupt:
+                progress.stop()
+                resume_hint = shlex.join(
+                    [*shlex.split(command_line()), "--resume"] if not resume else shlex.split(command_line())
+                )
+                message = f"interrupted: the last complete epoch is saved in {run.path}; resume with: {resume_hint}"
+                console.line(err, message)  # one line, copyable
+                raise typer.Exit(130) from None
+        console.train_summary(err, run, metrics)
+
+
+@app.command()
+def evaluate(
+    run: RunArgument,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    device: DeviceOption = "cpu",
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate a run on clean train and test data; save predictions, features, metrics."""
+    with user_errors():
+        from cnnreport.jobs.evaluate import evaluate_run
+        from cnnreport.ml.data import default_data_dir
+
+        target = resolve_run(run, runs_dir or default_runs_dir())
+        with err.status(console.literal(f"evaluating {target.name}")):
+            result = evaluate_run(target, data_dir or default_data_dir(), device, dataset)
+        if as_json:
+            print(json.dumps(result))
+        else:
+            console.evaluation(console.plain_console(), result)
+
+
+@app.command("inspect")
+def inspect_command(
+    run: Annotated[Optional[str], typer.Argument(help="A run name or path; omit for an untrained model.")] = None,
+    classes: Annotated[int, typer.Option(help="Untrained model: 10 or 4.")] = 10,
+    batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Untrained model: with BatchNorm.")] = False,
+    dropout: Annotated[float, typer.Option(help="Untrained model: dropout probability.")] = 0.0,
+    index: Annotated[int, typer.Option(help=f"Test image whose layer outputs are saved, {range_text('--index')}.")] = 0,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: DatasetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Architecture table; for a run, also save one image's layer outputs and activation maps."""
+    with user_errors():
+        from cnnreport.analyses.anatomy import untrained_architecture
+        from cnnreport.jobs.inspection import inspect_run
+        from cnnreport.ml.data import default_data_dir
+
+        check_range("--index", index)
+        if run is None:
+            summary = untrained_architecture(ExperimentConfig(classes=classes, batch_norm=batch_norm, dropout=dropout))
+        else:
+            target = resolve_run(run, runs_dir or default_runs_dir())
+            summary = inspect_run(target, data_dir or default_data_dir(), index, dataset)
+        if as_json:
+            print(json.dumps(summary))
+        else:
+            console.architecture(console.plain_console(), summary)

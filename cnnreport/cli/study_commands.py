@@ -1,0 +1,183 @@
+"""Commands on many runs: reproduce the write-up, sweep a grid of options, render the report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from cnnreport import console, system
+from cnnreport.cli.common import (
+    DataDirOption,
+    DeviceOption,
+    OutputOption,
+    RayOption,
+    RunsDirOption,
+    TsneSamplesOption,
+    app,
+    command_line,
+    err,
+    user_errors,
+)
+from cnnreport.config import CHOOSABLE, check_range, range_text
+from cnnreport.storage.atomic import check_output
+from cnnreport.storage.rundir import RunDir, default_runs_dir, resolve_run
+from cnnreport.system import pick_device
+
+if TYPE_CHECKING:
+    from cnnreport.report.document import RunPart
+
+
+@app.command()
+def reproduce(
+    output: OutputOption = Path("report.html"),
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            help=f"Runs trained in parallel, cores split between them, {range_text('--jobs')} [one per core]."
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report).")
+    ] = 1,
+    quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
+    with_tuned: Annotated[
+        bool, typer.Option("--with-tuned", help="Also train the tuned preset (not the write-up's).")
+    ] = False,
+    ablation: Annotated[
+        bool, typer.Option("--ablation", help="Also train the tuned preset and its runs without one ingredient each.")
+    ] = False,
+    tsne_samples: TsneSamplesOption = 2000,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
+    device: DeviceOption = "auto",
+    ray: RayOption = None,
+) -> None:
+    """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
+    with user_errors():
+        from cnnreport.jobs import sweep_run
+        from cnnreport.jobs.reproduce import Settings, plan, run_all, uses_one_gpu
+        from cnnreport.ml.data import default_data_dir, require_files
+
+        check_range("--seeds", seeds)
+        if jobs is not None:
+            check_range("--jobs", jobs)
+        check_range("--tsne-samples", tsne_samples)
+        pick_device(device)
+        check_output(output)  # a report that cannot be written is refused before any training
+        planned = plan(seeds, quick, dataset, with_tuned, ablation)  # refuses an unknown dataset
+        require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
+        processes = min(jobs or system.available_cores(), len(planned))
+        runs = runs_dir or default_runs_dir()
+        settings = Settings(
+            runs, data_dir or default_data_dir(), device, threads=max(1, system.available_cores() // processes),
+            tsne_samples=tsne_samples, command=command_line(),
+        )  # fmt: skip
+        at_a_time = "one at a time on the GPU" if uses_one_gpu(settings) else f"{processes} at a time"
+        console.line(err, f"reproducing {len(planned)} runs in {runs}, {at_a_time}")
+        with sweep_run.ray_if_asked(ray) as cluster, console.job_board(err, [j.name for j in planned]) as board:
+            try:
+                if cluster is None:
+                    outcome = run_all(planned, settings, processes, board.update)
+                else:  # one Ray task per run, one thread each
+                    outcome = sweep_run.on_ray(planned, settings, board.update)
+            except KeyboardInterrupt:
+                board.progress.stop()
+                console.line(err, "interrupted: finished epochs are saved; run the same command again to continue")
+                raise typer.Exit(130) from None
+        for name, failure in outcome.failures.items():
+            console.error(err, f"{name}: {failure}")
+        finished = [resolve_run(job.name, runs) for job in planned if job.name not in outcome.failures]
+        if finished:
+            render_report(finished, output, tsne_samples, outcome.parts)
+        if outcome.failures:
+            raise typer.Exit(1)
+
+
+def render_report(
+    runs: list[RunDir],
+    output: Path,
+    tsne_samples: int,
+    ready: Mapping[str, RunPart] | None = None,
+    sweeps: list[Path] | None = None,
+) -> None:
+    from cnnreport.report.build import build_report
+
+    with err.status(console.literal("rendering the report")) as status:
+        step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
+        build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready, sweeps=sweeps or [])
+    console.line(err, f"report written to {output}")
+
+
+@app.command()
+def report(
+    runs: Annotated[Optional[list[str]], typer.Argument(help="Run names or paths [every run in --runs-dir].")] = None,
+    output: OutputOption = Path("report.html"),
+    tsne_samples: TsneSamplesOption = 2000,
+    runs_dir: RunsDirOption = None,
+) -> None:
+    """Turn run directories into one self-contained HTML report (never trains)."""
+    with user_errors():
+        from cnnreport.report.build import select_runs
+        from cnnreport.storage.rundir import list_runs
+        from cnnreport.storage.sweeps import find_sweeps
+
+        check_range("--tsne-samples", tsne_samples)
+        check_output(output)
+        folder = runs_dir or default_runs_dir()
+        sweeps = find_sweeps(folder)  # a sweep's runs show in its section; name SWEEP/RUN to add a run's part
+        chosen = select_runs(folder, runs or []) if runs or not sweeps or list_runs(folder) else []
+        render_report(chosen, output, tsne_samples, sweeps=sweeps)
+
+
+SWEEP_INTERRUPTED = (
+    "interrupted: finished runs (and, outside Ray's temp folders, finished epochs) are saved; "
+    "run the same command again to continue"
+)
+
+
+@app.command()
+def sweep(
+    file: Annotated[Optional[Path], typer.Argument(help="A TOML sweep file (name, preset, seeds, [grid]).")] = None,
+    grid: Annotated[
+        Optional[list[str]], typer.Option("--grid", help="OPTION=V1,V2,... : a train option and its values (repeat).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option(help=f"Start every cell from: {', '.join(CHOOSABLE)}.")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="Seeds per cell: 0..N-1 [1].")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Sweep name: its folder in --runs-dir [the file's name].")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs for every cell [the preset's].")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images in every cell.")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Runs trained in parallel locally [one per core].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads per run [cores / jobs; on Ray: 1].")] = None,
+    ray: RayOption = None,
+    runs_dir: RunsDirOption = None,
+    data_dir: DataDirOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Train a grid of train options times seeds (skipping finished runs), locally or on a Ray cluster."""
+    with user_errors(SWEEP_INTERRUPTED):
+        from cnnreport.jobs import sweep_run
+        from cnnreport.jobs.sweep import build_spec, write_sweep_file
+        from cnnreport.ml.data import default_data_dir
+
+        fixed = {"epochs": epochs, "limit": limit}
+        spec = build_spec(file, grid or [], name=name, preset=preset, seeds=seeds, fixed=fixed)
+        where = sweep_run.Where(
+            runs_dir or default_runs_dir(), data_dir or default_data_dir(), device, jobs, threads, ray, command_line()
+        )
+        planned = sweep_run.check(spec, where)
+        total, left = len(planned.jobs), len(planned.todo)
+        with sweep_run.ray_if_asked(ray, threads) as cluster:  # a wrong address is bad input too
+            write_sweep_file(planned, where.command)
+            console.line(err, f"sweep {spec.name}: {total} runs in {planned.folder}; {total - left} already finished")
+            with console.sweep_board(err, [job.name for job in planned.todo], total - left) as board:
+                failures = sweep_run.run(planned, where, cluster, board.update).failures if left else {}
+        for run_name, failure in failures.items():
+            console.error(err, f"{run_name}: {failure}")
+        finished = f"{total - len(failures)} of {total} runs finished"
+        console.line(err, f"sweep {spec.name}: {finished}; `cnnreport report` shows the sweep")
+        if failures:
+            raise typer.Exit(1)
