@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 # Public name -> the module that defines it.
 _EXPORTS = {
     "ExperimentConfig": "cnnreport.config",
-    "PRESETS": "cnnreport.config",
-    "Preset": "cnnreport.config",
+    "PRESETS": "cnnreport.presets",
+    "Preset": "cnnreport.presets",
     "RunDir": "cnnreport.storage.rundir",
     "create_run": "cnnreport.storage.rundir",
     "list_runs": "cnnreport.storage.rundir",
@@ -54,13 +54,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from cnnreport.config import PRESETS, ExperimentConfig, Preset
+    from cnnreport.config import ExperimentConfig
     from cnnreport.errors import CnnReportError
     from cnnreport.jobs.evaluate import evaluate_run
     from cnnreport.jobs.inspection import inspect_run
     from cnnreport.ml.inference import predict
     from cnnreport.ml.model import load_model
     from cnnreport.ml.train import train_run
+    from cnnreport.presets import PRESETS, Preset
     from cnnreport.report.build import build_report, select_runs
     from cnnreport.storage.rundir import RunDir, create_run, list_runs, resolve_run
 

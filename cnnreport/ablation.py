@@ -1,8 +1,8 @@
 """The tuned recipe's ingredients, and the ablation runs that put one back to the write-up's value.
 
-Ground floor, like config.py: `reproduce --ablation` plans these runs and the report's
+Ground floor, like presets.py: `reproduce --ablation` plans these runs and the report's
 "How far the same budget goes" section finds them, both from this one list. The ingredients
-are read off config.TUNED, so a change of the recipe there changes the ablation with it.
+are read off presets.TUNED, so a change of the recipe there changes the ablation with it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cnnreport.config import TUNED, ExperimentConfig
+from cnnreport.config import ExperimentConfig
+from cnnreport.presets import TUNED
 
 WRITEUP = ExperimentConfig()  # Experiment 1: the write-up's training recipe
 

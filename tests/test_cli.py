@@ -13,10 +13,10 @@ import typer
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from cnnreport.cli import app
-from cnnreport.config import PRESETS
 from cnnreport.ml.data import load_study_data
 from cnnreport.ml.inference import predict
 from cnnreport.ml.model import load_model
+from cnnreport.presets import PRESETS
 from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
 from tests.idx_files import idx_bytes, write_dataset

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from cnnreport.analyses import tsne
-from cnnreport.config import TUNED, ExperimentConfig
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import BadInput, RunError
+from cnnreport.presets import TUNED
 from cnnreport.report import build as report
 from cnnreport.report import format, render
 from cnnreport.report.document import RunPart, Section, Table

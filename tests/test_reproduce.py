@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.config import PRESETS
 from cnnreport.jobs.reproduce import QUICK_EPOCHS, QUICK_IMAGES, plan
 from cnnreport.ml.train import train_run
+from cnnreport.presets import PRESETS
 from cnnreport.report import build
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke

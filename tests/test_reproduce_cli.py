@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from cnnreport import system
-from cnnreport.config import PRESETS
 from cnnreport.jobs import reproduce as reproduce_module
+from cnnreport.presets import PRESETS
 from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
 from tests.idx_files import write_dataset

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport.config import PRESETS, ExperimentConfig, default_run_name, matching_preset
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import RunError
 from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.train import train_run
+from cnnreport.presets import PRESETS, default_run_name, matching_preset
 from cnnreport.storage.rundir import RunDir, create_run
 
 

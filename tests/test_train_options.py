@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from cnnreport.ablation import parameter_count
-from cnnreport.config import ExperimentConfig, default_run_name
+from cnnreport.config import ExperimentConfig
 from cnnreport.ml.data import load_split, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.model import build_model
 from cnnreport.ml.train import Diverged, make_optimizer, make_scheduler, train_one_epoch, train_run
+from cnnreport.presets import default_run_name
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
 from tests.test_train import StopAfter

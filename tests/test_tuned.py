@@ -10,13 +10,14 @@ import pytest
 import torch
 
 from cnnreport.ablation import parameter_count, used_ingredients, without
-from cnnreport.config import PRESETS, TUNED, ExperimentConfig, default_run_name, preset_config
+from cnnreport.config import ExperimentConfig
 from cnnreport.jobs import reproduce as reproduce_job
 from cnnreport.jobs.evaluate import evaluate_run
 from cnnreport.jobs.reproduce import plan
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.ml.model import build_model
 from cnnreport.ml.train import train_run
+from cnnreport.presets import PRESETS, TUNED, default_run_name, preset_config
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog
 from cnnreport.report.sections.budget import budget_section

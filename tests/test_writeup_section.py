@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.config import ExperimentConfig
+from cnnreport.presets import PRESETS
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections.writeup import NO_MATCH, writeup_section
 from cnnreport.storage.rundir import RunDir, create_run

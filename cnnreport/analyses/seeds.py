@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnreport.config import ExperimentConfig, dataset_title, default_run_name, recipe_of
+from cnnreport.config import ExperimentConfig, dataset_title
 from cnnreport.errors import CnnReportError
+from cnnreport.presets import default_run_name, recipe_of
 from cnnreport.storage.rundir import RunDir
 
 

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cnnreport import console
-from cnnreport.config import ExperimentConfig, preset_config, range_text
+from cnnreport.config import ExperimentConfig, range_text
 from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.presets import preset_config
 
 click_errors: Any
 try:  # typer 0.2x carries its own copy of Click; older ones use Click itself

@@ -23,16 +23,8 @@ from cnnreport.cli.common import (
     parse_widths,
     user_errors,
 )
-from cnnreport.config import (
-    CHOOSABLE,
-    LR_MAX,
-    THREADS_PER_CORE,
-    WEIGHT_DECAY_MAX,
-    ExperimentConfig,
-    check_range,
-    default_run_name,
-    range_text,
-)
+from cnnreport.config import LR_MAX, THREADS_PER_CORE, WEIGHT_DECAY_MAX, ExperimentConfig, check_range, range_text
+from cnnreport.presets import CHOOSABLE, default_run_name
 from cnnreport.storage.rundir import create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 

@@ -21,7 +21,8 @@ from cnnreport.cli.common import (
     err,
     user_errors,
 )
-from cnnreport.config import CHOOSABLE, check_range, range_text
+from cnnreport.config import check_range, range_text
+from cnnreport.presets import CHOOSABLE
 from cnnreport.storage.atomic import check_output
 from cnnreport.storage.rundir import RunDir, default_runs_dir, resolve_run
 from cnnreport.system import pick_device

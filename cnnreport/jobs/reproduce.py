@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnnreport.ablation import run_name, used_ingredients, without
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES
-from cnnreport.config import PRESETS, TUNED, ExperimentConfig
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
+from cnnreport.presets import PRESETS, TUNED
 from cnnreport.storage.rundir import RunDir, create_run
 
 if TYPE_CHECKING:

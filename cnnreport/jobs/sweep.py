@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cnnreport.config import ExperimentConfig, preset_config
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.jobs.reproduce import Job, needs_work, relative_cost
+from cnnreport.presets import preset_config
 from cnnreport.storage.rundir import RunDir, list_runs
 from cnnreport.storage.sweeps import previous_created, write_sweep
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
-from cnnreport.config import OTHER_RANK, writeup_rank
 from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.presets import OTHER_RANK, writeup_rank
 from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
 from cnnreport.report.render import render

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from cnnreport.ablation import Ingredient, parameter_count, used_ingredients, without
 from cnnreport.analyses.seeds import Experiment, Spread, group_by_experiment, mean_std, within_spread
-from cnnreport.config import PRESETS, TUNED, ExperimentConfig
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
+from cnnreport.presets import PRESETS, TUNED
 from cnnreport.report.document import Section, Table
 from cnnreport.report.format import DASH, points, spread
 from cnnreport.report.results import RunResults

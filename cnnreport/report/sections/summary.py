@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cnnreport.config import PRESETS, TUNED, ExperimentConfig, Preset, matching_preset
+from cnnreport.config import ExperimentConfig
+from cnnreport.presets import PRESETS, TUNED, Preset, matching_preset
 from cnnreport.report.document import Table
 from cnnreport.report.format import DASH, duration, percent, points
 from cnnreport.report.results import RunResults

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.analyses.seeds import Spread, mean_std, within_spread
-from cnnreport.config import PRESETS, ExperimentConfig
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
+from cnnreport.presets import PRESETS
 from cnnreport.report.document import Section, Table
 from cnnreport.report.figures import embed
 from cnnreport.report.figures.sweep import CellResult, heatmap_figure, option_figure

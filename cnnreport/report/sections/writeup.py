@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cnnreport.analyses.seeds import Spread, group_by_experiment, mean_std, within_spread
-from cnnreport.config import PRESETS, matching_preset
 from cnnreport.errors import CnnReportError
+from cnnreport.presets import PRESETS, matching_preset
 from cnnreport.report.document import Section, Table
 from cnnreport.report.format import percent, points, spread
 from cnnreport.report.results import RunResults
