@@ -9,6 +9,7 @@ import pytest
 
 from cnnreport import system
 from cnnreport.jobs import reproduce as reproduce_module
+from cnnreport.jobs.pool import Outcome
 from cnnreport.presets import PRESETS
 from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
@@ -64,7 +65,7 @@ def test_jobs_default_to_one_per_core_and_split_the_cores_into_threads(
 
     def record(planned, settings, processes, on_update):  # stands in for the training
         seen.update(runs=len(planned), processes=processes, threads=settings.threads)
-        return reproduce_module.Outcome(failures={job.name: RuntimeError("not trained here") for job in planned})
+        return Outcome(failures={job.name: RuntimeError("not trained here") for job in planned})
 
     monkeypatch.setattr(system, "available_cores", lambda: cores)
     monkeypatch.setattr(reproduce_module, "run_all", record)

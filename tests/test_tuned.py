@@ -13,6 +13,7 @@ from cnnreport.ablation import parameter_count, used_ingredients, without
 from cnnreport.config import ExperimentConfig
 from cnnreport.jobs import reproduce as reproduce_job
 from cnnreport.jobs.evaluate import evaluate_run
+from cnnreport.jobs.pool import Outcome
 from cnnreport.jobs.reproduce import plan
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.ml.model import build_model
@@ -187,7 +188,7 @@ def test_reproduce_flags_reach_the_plan(tmp_path: Path, data_dir: Path, monkeypa
 
     def record(jobs, settings, processes, on_update):  # stands in for training: records, trains nothing
         planned.extend(job.name for job in jobs)
-        return reproduce_job.Outcome(failures={job.name: RuntimeError("not trained here") for job in jobs})
+        return Outcome(failures={job.name: RuntimeError("not trained here") for job in jobs})
 
     monkeypatch.setattr(reproduce_job, "run_all", record)
     result = invoke("reproduce", *flags, "--runs-dir", tmp_path, "--data-dir", data_dir, "--jobs", "1")

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from cnnreport.jobs import reproduce
-from cnnreport.jobs.reproduce import Job, Outcome, Settings, TrainingProgress, Update, job_part, prepare_job
+from cnnreport.jobs.pool import Outcome, Update, collect, drain, report_home, worker_pool
+from cnnreport.jobs.reproduce import Job, Settings, TrainingProgress, job_part, prepare_job
 
 if TYPE_CHECKING:
     from cnnreport.report.document import RunPart
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 def run_on_one_gpu(jobs: list[Job], settings: Settings, processes: int, on_update: Callable[[Update], None]) -> Outcome:
     """Prepare every job here, in order; hand each finished one to a worker for its report part."""
     outcome = Outcome()
-    pending: dict[Future[RunPart], Job] = {}
-    with reproduce.worker_pool(processes) as (pool, updates):  # spawned: no copy of this CUDA context
+    pending: dict[Future[RunPart], str] = {}
+    with worker_pool(processes) as (pool, updates):  # spawned: no copy of this CUDA context
         for job in jobs:
             part = _prepare(job, settings, updates, on_update, outcome)
             if part is not None:
-                pending[pool.submit(_part_worker, job, settings, *part)] = job
-        finished = reproduce._collect(pending, updates, on_update)
+                pending[pool.submit(_part_worker, job, settings, *part)] = job.name
+        finished = collect(pending, updates, on_update)
     outcome.parts.update(finished.parts)
     outcome.failures.update(finished.failures)
     return outcome
@@ -40,19 +40,18 @@ def _prepare(
     """Train, evaluate and inspect one job here; None (and a recorded failure) if it failed."""
 
     def relay(update: Update) -> None:  # the workers' news shows while this process trains
-        reproduce._drain(updates, on_update)
+        drain(updates, on_update)
         on_update(update)
 
     try:
         progress, metrics = prepare_job(job, settings, relay)
     except Exception as exc:  # recorded and shown; the other runs go on
-        outcome.failures[job.name] = exc
-        on_update(Update(job.name, "failed", detail=str(exc)))
+        outcome.fail(job.name, exc, on_update)
         return None
     return progress.total, metrics
 
 
 def _part_worker(job: Job, settings: Settings, total: int, metrics: list[dict[str, float]]) -> RunPart:
-    progress = TrainingProgress(job.name, reproduce._updates.put)
+    progress = TrainingProgress(job.name, report_home)
     progress.done = progress.total = total  # the job's bar stays full while its part is made
     return job_part(job, settings, progress, metrics)

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.errors import BadInput
-from cnnreport.jobs.reproduce import Job, Outcome, Settings, Update, Work
+from cnnreport.jobs.pool import Outcome, Update
+from cnnreport.jobs.reproduce import Job, Settings, Work
 from cnnreport.ml.data import SPLIT_FILES, TORCHVISION_FOLDERS, find_idx_file
 
 RETRIES = 3  # attempts after the first when a worker process or node dies

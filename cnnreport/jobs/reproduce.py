@@ -7,17 +7,8 @@ resume, so running the same command again after an interruption continues where 
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
-import queue as queue_module
-import signal
-import threading
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +16,7 @@ from cnnreport.ablation import run_name, used_ingredients, without
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
+from cnnreport.jobs.pool import Outcome, Update, collect, reporting, worker_pool
 from cnnreport.presets import PRESETS, TUNED
 from cnnreport.storage.rundir import RunDir, create_run
 
@@ -33,7 +25,6 @@ if TYPE_CHECKING:
 
 QUICK_IMAGES = 3000  # training images per quick run: enough for a first look in seconds
 QUICK_EPOCHS = 2
-ORPHAN_CHECK_SECONDS = 0.5  # how often a worker checks that its reproduce still lives
 
 
 @dataclass(frozen=True)
@@ -42,17 +33,6 @@ class Job:
 
     name: str
     config: ExperimentConfig
-
-
-@dataclass(frozen=True)
-class Update:
-    """A message from a worker: a stage change or training progress of one job."""
-
-    name: str
-    stage: str  # training, evaluating, inspecting, report: ..., done, failed
-    done: int = 0  # training images processed so far, over all epochs
-    total: int = 0
-    detail: str = ""
 
 
 def plan(
@@ -208,42 +188,6 @@ class TrainingProgress:
         self.stage(f"report: {title}")
 
 
-# ---- parallel execution ---------------------------------------------------------------
-_updates: Any = None  # the queue a worker process reports to, set by _init_worker
-
-
-def _init_worker(updates: Any, parent: int) -> None:
-    global _updates
-    _updates = updates
-    # Ctrl-C reaches every process of the terminal; the parent alone decides what stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore")  # the board shows progress; stray library warnings would garble it
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """End this worker within a second once its reproduce is gone (kill -9 leaves no cleanup).
-
-    An orphan would train on, then idle forever holding memory and its run's lock. Every
-    file a worker writes is atomic and the lock dies with it, so the run resumes later.
-    """
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_SECONDS)
-    os._exit(1)
-
-
-def _worker(work: Work, job: Job, settings: Settings) -> Any:
-    return work(job, settings, _updates.put)
-
-
-@dataclass
-class Outcome:
-    """What run_all brings back: each finished job's report part, and the failures."""
-
-    parts: dict[str, Any] = field(default_factory=dict)  # RunPart from run_job; whatever `work` returns
-    failures: dict[str, BaseException] = field(default_factory=dict)
-
-
 # What a worker does with one job: run_job by default; sweeps pass their own (no report part).
 Work = Callable[[Job, Settings, Callable[[Update], None]], Any]
 
@@ -262,26 +206,8 @@ def run_all(
     if processes == 1:
         return _run_inline(jobs, settings, on_update, work)
     with worker_pool(processes) as (pool, updates):
-        pending = {pool.submit(_worker, work, job, settings): job for job in jobs}
-        return _collect(pending, updates, on_update)
-
-
-@contextlib.contextmanager
-def worker_pool(processes: int) -> Iterator[tuple[ProcessPoolExecutor, Any]]:
-    """Spawned workers that report on a queue; on any failure here they are stopped at once."""
-    context = multiprocessing.get_context("spawn")  # no forked copies of torch's (or CUDA's) state
-    updates = context.Queue()
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(updates, os.getpid()))
-    try:
-        yield pool, updates
-    except BaseException:
-        # Ctrl-C (or any failure here): start nothing new and stop the workers now. Their
-        # last complete epochs are already on disk, so the next reproduce resumes from them.
-        for child in multiprocessing.active_children():
-            child.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pending = {pool.submit(reporting, work, job, settings): job.name for job in jobs}
+        return collect(pending, updates, on_update)
 
 
 def uses_one_gpu(settings: Settings) -> bool:
@@ -291,36 +217,11 @@ def uses_one_gpu(settings: Settings) -> bool:
     return pick_device(settings.device).type == "cuda"
 
 
-def _collect(pending: dict[Future[Any], Job], updates: Any, on_update: Callable[[Update], None]) -> Outcome:
-    outcome = Outcome()
-    while pending:
-        finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-        _drain(updates, on_update)
-        for future in finished:
-            job, error = pending.pop(future), future.exception()
-            if error is None:
-                outcome.parts[job.name] = future.result()
-            else:
-                outcome.failures[job.name] = error
-                on_update(Update(job.name, "failed", detail=str(error)))
-    _drain(updates, on_update)
-    return outcome
-
-
 def _run_inline(jobs: list[Job], settings: Settings, on_update: Callable[[Update], None], work: Work) -> Outcome:
     outcome = Outcome()
     for job in jobs:
         try:
             outcome.parts[job.name] = work(job, settings, on_update)
-        except Exception as exc:  # recorded and shown; the other runs go on
-            outcome.failures[job.name] = exc
-            on_update(Update(job.name, "failed", detail=str(exc)))
+        except Exception as exc:
+            outcome.fail(job.name, exc, on_update)
     return outcome
-
-
-def _drain(updates: Any, on_update: Callable[[Update], None]) -> None:
-    while True:
-        try:
-            on_update(updates.get_nowait())
-        except queue_module.Empty:
-            return

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.errors import BadInput
-from cnnreport.jobs.reproduce import Job, Outcome, Settings, TrainingProgress, Update, finish_run, run_all, run_job
+from cnnreport.jobs.pool import Outcome, Update
+from cnnreport.jobs.reproduce import Job, Settings, TrainingProgress, finish_run, run_all, run_job
 from cnnreport.jobs.sweep import Plan, SweepSpec, plan
 from cnnreport.system import available_cores, pick_device
 
