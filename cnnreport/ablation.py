@@ -35,6 +35,7 @@ INGREDIENTS = (
     Ingredient("smoothing", "label smoothing", {"label_smoothing": 0.0}),
     Ingredient("weightdecay", "weight decay (back to plain Adam)", {"weight_decay": 0.0}),
     Ingredient("augment", "augmentation", {"augment": False}),
+    Ingredient("ema", "weight averaging (EMA)", {"ema": 0.0}),
 )
 
 

@@ -115,6 +115,7 @@ class ExperimentConfig:
     weight_decay: float = 0.0  # > 0: AdamW's decoupled decay keeps small weights without fighting Adam's scaling
     widths: tuple[int, int, int] = WRITEUP_WIDTHS  # output channels of the three convolutions
     validation: int = 0  # hold out the last N training images to choose settings without the test set
+    ema: float = 0.0  # > 0: score and save a moving average of the weights with this decay per step
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(self.widths))  # a list from JSON or the CLI compares as a tuple
@@ -147,6 +148,7 @@ class ExperimentConfig:
                 not 0.0 <= self.weight_decay <= WEIGHT_DECAY_MAX,
                 f"--weight-decay must be in [0, {WEIGHT_DECAY_MAX:g}], not {self.weight_decay}",
             ),
+            (not 0.0 <= self.ema < 1.0, f"--ema must be in [0, 1), not {self.ema}"),
             (
                 len(self.widths) != 3 or not all(_is_int(w) for w in self.widths),
                 f"--widths must be three whole numbers from 1 to {MAX_WIDTH}, like 16,8,4",

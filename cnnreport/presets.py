@@ -138,4 +138,5 @@ def _recipe_name_parts(config: ExperimentConfig, defaults: ExperimentConfig) -> 
     parts += [f"ls{config.label_smoothing:g}"] if config.label_smoothing != defaults.label_smoothing else []
     parts += [f"wd{config.weight_decay:g}"] if config.weight_decay != defaults.weight_decay else []
     parts += ["w" + "x".join(map(str, config.widths))] if config.widths != defaults.widths else []
+    parts += [f"ema{config.ema:g}"] if config.ema != defaults.ema else []
     return parts

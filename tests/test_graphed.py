@@ -170,7 +170,8 @@ def test_the_cpu_keeps_the_eager_loop_whatever_the_option(
     config = ExperimentConfig(limit=130)
     model, optimizer = fresh(config)
     set_capturable(optimizer, True)  # as a graphed run's checkpoint would load it
-    trainer = graphed.epoch_trainer(model, optimizer, None, small_data, config, (0.5, 0.5), cuda_graph=True)
+    trainee = train.Trainee(model, optimizer, None, None)
+    trainer = graphed.epoch_trainer(trainee, small_data, config, (0.5, 0.5), cuda_graph=True)
     assert not isinstance(trainer, DeviceEpochs)
     trainer(3, None)
     assert calls == [3] and not any(group["capturable"] for group in optimizer.param_groups)

@@ -29,7 +29,8 @@ class StopAfter:
 def final_state(run: RunDir) -> tuple[dict[str, torch.Tensor], list[dict[str, float]]]:
     state = load_checkpoint(run)
     metrics = [{k: v for k, v in row.items() if k != "seconds"} for row in state["metrics"]]
-    return state["model"], metrics
+    trained = {f"trained.{k}": v for k, v in state.get("trained_model", {}).items()}  # beside an --ema average
+    return state["model"] | trained, metrics
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,8 @@ def final_state(run: RunDir) -> tuple[dict[str, torch.Tensor], list[dict[str, fl
         # A scheduled run: the scheduler's state (and one-cycle's beta1) must come back exactly.
         ExperimentConfig(epochs=3, schedule="onecycle", lr=0.01, batch_norm=True, widths=(12, 10, 8), batch_size=64),
         ExperimentConfig(epochs=3, schedule="cosine", label_smoothing=0.1, weight_decay=0.01, validation=100),
+        # The weight average and the trained weights both come back.
+        ExperimentConfig(epochs=3, batch_norm=True, ema=0.9),
     ],
 )
 def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, data_dir: Path, config) -> None:

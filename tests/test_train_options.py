@@ -1,4 +1,4 @@
-"""Issue 12's training options: validation split, LR schedules, label smoothing, weight decay, widths."""
+"""Issue 12's training options: validation split, LR schedules, label smoothing, weight decay, widths, EMA."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import torch.nn.functional as F
 
 from cnnreport.ablation import parameter_count
 from cnnreport.config import ExperimentConfig
+from cnnreport.jobs.evaluate import evaluate_run
+from cnnreport.ml.averaging import WeightAverage
+from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.data import load_split, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.model import build_model
 from cnnreport.ml.train import Diverged, make_optimizer, make_scheduler, train_one_epoch, train_run
@@ -163,6 +166,9 @@ def test_new_options_are_recorded_and_named_only_when_not_default(tmp_path: Path
         (["--validation", "60000"], "--validation must be at most 59999"),
         (["--validation", "290", "--limit", "300"], "less than one batch"),
         (["--validation", "59990"], "less than one batch"),
+        (["--ema", "1"], "--ema must be in [0, 1)"),
+        (["--ema", "-0.1"], "--ema must be in [0, 1)"),
+        (["--ema", "nan"], "--ema"),
     ],
 )
 def test_bad_new_options_exit_2_before_any_folder(tmp_path: Path, data_dir: Path, args: list[str], message: str):
@@ -184,7 +190,38 @@ def test_validation_larger_than_the_data_is_refused(tmp_path: Path, data_dir: Pa
 
 def test_help_shows_the_new_options() -> None:
     train_help = invoke("train", "--help").output
-    for option in ("--schedule", "--label-smoothing", "--weight-decay", "--widths", "--validation", "tuned"):
+    for option in ("--schedule", "--label-smoothing", "--weight-decay", "--widths", "--validation", "--ema", "tuned"):
         assert option in train_help
     reproduce_help = invoke("reproduce", "--help").output
     assert "--with-tuned" in reproduce_help and "--ablation" in reproduce_help
+
+
+def test_the_weight_average_moves_by_one_minus_decay_and_copies_counters() -> None:
+    torch.manual_seed(0)
+    model = build_model(ExperimentConfig(batch_norm=True))
+    average = WeightAverage(model, decay=0.75)
+    before = {k: v.clone() for k, v in average.model.state_dict().items()}
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    model(torch.rand(4, 1, 28, 28))  # a training-mode pass moves the batch-norm statistics and counters
+    average.update(model)
+    after, live = average.model.state_dict(), model.state_dict()
+    for key, value in after.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, 0.75 * before[key] + 0.25 * live[key]), key
+        else:
+            assert torch.equal(value, live[key]), key  # num_batches_tracked: copied
+    assert not any(p.requires_grad for p in average.model.parameters())
+
+
+def test_an_ema_run_scores_and_saves_the_average(tmp_path: Path, data_dir: Path) -> None:
+    config = ExperimentConfig(epochs=2, batch_norm=True, ema=0.9, limit=300)
+    run = create_run(tmp_path, "ema")
+    metrics = train_run(run, config, data_dir=data_dir, device="cpu", threads=1)
+    state = load_checkpoint(run)
+    assert set(state["trained_model"]) == set(state["model"])
+    assert not torch.equal(state["trained_model"]["conv1.weight"], state["model"]["conv1.weight"])
+    # evaluate loads the checkpoint's model: the average that the last epoch scored
+    assert evaluate_run(run, data_dir, "cpu")["test_accuracy"] == pytest.approx(metrics[-1]["test_accuracy"])
+    assert default_run_name(config) == "mnist10-bn-e2-ema0.9-limit300"

@@ -61,6 +61,10 @@ def train(
         Optional[str],
         typer.Option(help=f"Output channels of the 3 convolutions, each in {range_text('--widths')} [16,8,4]."),
     ] = None,
+    ema: Annotated[
+        Optional[float],
+        typer.Option(help="Score and save a moving average of the weights, decay per step in [0, 1); 0 = off [0]."),
+    ] = None,
     validation: Annotated[
         Optional[int],
         typer.Option(
@@ -97,7 +101,7 @@ def train(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
             label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths),
-            validation=validation,
+            validation=validation, ema=ema,
         )  # fmt: skip
         if threads is not None:
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())

@@ -59,8 +59,10 @@ def _check_fields(path: Path, state: dict[str, Any]) -> None:
             raise RunError(f"{path}: checkpoint lacks {key!r}")
         if not isinstance(state[key], kind) or isinstance(state[key], bool):
             raise RunError(f"{path}: checkpoint's {key!r} is not a {kind.__name__}")
-    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
-        raise RunError(f"{path}: checkpoint's 'model' holds something other than tensors")
+    for key in ("model", "trained_model"):  # trained_model: beside an --ema run's average
+        tensors = state.get(key, {})
+        if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+            raise RunError(f"{path}: checkpoint's {key!r} holds something other than tensors")
     check_metrics(path, state["metrics"])
     if not 1 <= state["epoch"] == len(state["metrics"]):
         raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
@@ -71,7 +73,8 @@ def _check_fields(path: Path, state: dict[str, Any]) -> None:
     mean, std = state["normalization"]
     if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
         raise RunError(f"{path}: checkpoint's normalization (mean {mean}, std {std}) needs finite values, std > 0")
-    if not all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()):
+    weights = [*state["model"].values(), *state.get("trained_model", {}).values()]
+    if not all(torch.isfinite(v).all() for v in weights if v.is_floating_point()):
         raise RunError(f"{path}: checkpoint's weights hold NaN or infinite values")
 
 

@@ -32,8 +32,7 @@ from torch import nn
 from cnnreport.config import ExperimentConfig
 from cnnreport.ml.augment import BRIGHTNESS, MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply
 from cnnreport.ml.data import StudyData
-from cnnreport.ml.recipe import Scheduler
-from cnnreport.ml.train import Diverged, Progress, ProgressCallback, train_one_epoch
+from cnnreport.ml.train import Diverged, Progress, ProgressCallback, Trainee, train_one_epoch
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as PyTorch's CUDA-graph notes ask
 PROGRESS_EVERY = 250  # replays between progress reports; each report waits for the GPU to catch up
@@ -89,9 +88,7 @@ EpochTrainer = Callable[[int, ProgressCallback | None], dict[str, float]]
 
 
 def epoch_trainer(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Scheduler | None,
+    trainee: Trainee,
     data: StudyData,
     config: ExperimentConfig,
     normalization: tuple[float, float],
@@ -100,13 +97,16 @@ def epoch_trainer(
     """The graphed epoch on CUDA (unless turned off), else train_one_epoch's eager loop.
 
     A learning-rate schedule changes the rate every step, which a captured step would freeze
-    at its capture-time value, so scheduled runs keep the eager loop on CUDA too.
+    at its capture-time value, so scheduled runs keep the eager loop on CUDA too; so do runs
+    with a weight average, which the captured step does not update.
     """
-    if cuda_graph and scheduler is None and next(model.parameters()).device.type == "cuda":
+    model, optimizer = trainee.model, trainee.optimizer
+    plain = trainee.scheduler is None and trainee.average is None
+    if cuda_graph and plain and next(model.parameters()).device.type == "cuda":
         return DeviceEpochs(model, optimizer, data, config, normalization, capture=True)
     set_capturable(optimizer, False)  # a graphed run's checkpoint carries capturable=True
     return lambda epoch, progress: train_one_epoch(
-        model, optimizer, data, config, epoch, normalization, progress, scheduler
+        model, optimizer, data, config, epoch, normalization, progress, trainee.scheduler, trainee.average
     )  # fmt: skip
 
 

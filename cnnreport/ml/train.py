@@ -17,6 +17,7 @@ from torch import nn
 from cnnreport.config import THREADS_PER_CORE, ExperimentConfig
 from cnnreport.errors import CnnReportError, DataError, RunError, WorkFailed
 from cnnreport.ml.augment import augment
+from cnnreport.ml.averaging import WeightAverage
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.ml.data import StudyData, batches, load_study_data, normalization_of
 from cnnreport.ml.model import build_model
@@ -45,6 +46,21 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass
+class Trainee:
+    """What training changes: the model, its optimizer and schedule, and the weight average (--ema)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Scheduler | None
+    average: WeightAverage | None
+
+    @property
+    def scored(self) -> nn.Module:
+        """The model each epoch scores and the checkpoint's "model": the average when there is one."""
+        return self.average.model if self.average is not None else self.model
+
+
 class Diverged(WorkFailed):
     """The loss (or a test metric) stopped being a finite number: training cannot go on."""
 
@@ -67,10 +83,12 @@ def train_one_epoch(
     normalization: tuple[float, float],
     on_progress: ProgressCallback | None = None,
     scheduler: Scheduler | None = None,
+    average: WeightAverage | None = None,
 ) -> dict[str, float]:
     """Train for one epoch; return the running loss and accuracy (augmentation/dropout on).
 
-    The loss includes label smoothing when the config asks for it; the scheduler steps once per batch.
+    The loss includes label smoothing when the config asks for it; the scheduler steps, and
+    the weight average follows the model, once per batch.
     """
     device = next(model.parameters()).device
     generator = epoch_generator(config.seed, epoch)
@@ -98,6 +116,8 @@ def train_one_epoch(
             )
         if scheduler is not None:
             scheduler.step()
+        if average is not None:
+            average.update(model)
         loss_sum += value * len(labels)
         correct += int((logits.argmax(1) == labels).sum())
         seen += len(labels)
@@ -143,7 +163,7 @@ def train_run(
             count = _pick_threads(run, state, threads, default_threads, on_notice or (lambda _text: None))
             data = load_study_data(data_dir, config.dataset, config.classes, config.limit, config.validation)
             check_training_size(config, data)
-            model, optimizer, scheduler, metrics, normalization = _restore(state, config, data, target)
+            trainee, metrics, normalization = _restore(state, config, data, target)
             if state is None:  # only now: bad options or data leave no trace
                 run.write_config(config, command, count)
             run.write_status("running", device=str(target), threads=count)
@@ -153,9 +173,8 @@ def train_run(
         try:
             from cnnreport.ml.graphed import epoch_trainer  # here: graphed builds on this module
 
-            train_epoch = epoch_trainer(model, optimizer, scheduler, data, config, normalization, cuda_graph)
-            stepping = (optimizer, scheduler)
-            _run_epochs(run, config, data, model, stepping, metrics, normalization, on_progress, on_epoch, train_epoch)
+            train_epoch = epoch_trainer(trainee, data, config, normalization, cuda_graph)
+            _run_epochs(run, config, data, trainee, metrics, normalization, on_progress, on_epoch, train_epoch)
         except KeyboardInterrupt:
             run.write_status("interrupted", device=str(target), epochs_done=len(metrics), threads=count)
             raise
@@ -173,8 +192,7 @@ def _run_epochs(
     run: RunDir,
     config: ExperimentConfig,
     data: StudyData,
-    model: nn.Module,
-    stepping: tuple[torch.optim.Optimizer, Scheduler | None],
+    trainee: Trainee,
     metrics: list[dict[str, float]],
     normalization: tuple[float, float],
     on_progress: ProgressCallback | None,
@@ -186,16 +204,16 @@ def _run_epochs(
         started = time.perf_counter()
         row: dict[str, Any] = {"epoch": epoch}
         row |= train_epoch(epoch, on_progress)
-        row |= held_out_metrics(model, data, config, epoch, normalization)
+        row |= held_out_metrics(trainee.scored, data, config, epoch, normalization)
         row["seconds"] = time.perf_counter() - started
         # Before the last epoch a --validation run's test fields are None: not scored yet, not diverged.
         if not all(math.isfinite(value) for value in row.values() if value is not None):
             raise Diverged(f"training diverged: epoch {epoch} ended with non-finite metrics {row}; try a smaller --lr")
         metrics.append(row)
         try:
-            _save_epoch(run, model, stepping, config, metrics, normalization)
+            _save_epoch(run, trainee, config, metrics, normalization)
         except KeyboardInterrupt:  # Ctrl-C cut the save of a complete epoch: finish saving it
-            _save_epoch(run, model, stepping, config, metrics, normalization)
+            _save_epoch(run, trainee, config, metrics, normalization)
             raise
         if on_epoch:
             on_epoch(row)
@@ -236,11 +254,12 @@ def _pick_threads(
 
 def _restore(
     state: dict[str, Any] | None, config: ExperimentConfig, data: StudyData, device: torch.device
-) -> tuple[nn.Module, torch.optim.Optimizer, Scheduler | None, list[dict[str, float]], tuple[float, float]]:
+) -> tuple[Trainee, list[dict[str, float]], tuple[float, float]]:
     torch.manual_seed(config.seed)  # initial weights
     model = build_model(config).to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config, device)
     scheduler = make_scheduler(optimizer, config, len(data.train_labels))  # sets the first step's LR
+    trainee = Trainee(model, optimizer, scheduler, WeightAverage(model, config.ema) if config.ema else None)
     if state is None:
         mean, std = normalization_of(data.train_images)
         if not (math.isfinite(mean) and math.isfinite(std) and std > MIN_STD):
@@ -248,22 +267,30 @@ def _restore(
                 f"the training images all have the same value (mean {mean:g}, std {std:g}): "
                 "they cannot be normalised and hold nothing to learn"
             )
-        return model, optimizer, scheduler, [], (mean, std)
+        return trainee, [], (mean, std)
     try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
+        _load_trainee(trainee, state)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise RunError(f"checkpoint does not fit the model: {str(exc).splitlines()[0]}") from None
     mean, std = state["normalization"]
-    return model, optimizer, scheduler, list(state["metrics"]), (float(mean), float(std))
+    return trainee, list(state["metrics"]), (float(mean), float(std))
+
+
+def _load_trainee(trainee: Trainee, state: dict[str, Any]) -> None:
+    """Put a checkpoint back: with --ema its "model" is the average, the trained weights lie beside it."""
+    if trainee.average is not None:
+        trainee.average.model.load_state_dict(state["model"])
+        trainee.model.load_state_dict(state["trained_model"])
+    else:
+        trainee.model.load_state_dict(state["model"])
+    trainee.optimizer.load_state_dict(state["optimizer"])
+    if trainee.scheduler is not None:
+        trainee.scheduler.load_state_dict(state["scheduler"])
 
 
 def _save_epoch(
     run: RunDir,
-    model: nn.Module,
-    stepping: tuple[torch.optim.Optimizer, Scheduler | None],
+    trainee: Trainee,
     config: ExperimentConfig,
     metrics: list[dict[str, float]],
     normalization: tuple[float, float],
@@ -273,9 +300,10 @@ def _save_epoch(
     save_checkpoint(
         run,
         {
-            "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-            "optimizer": stepping[0].state_dict(),
-            **({"scheduler": stepping[1].state_dict()} if stepping[1] is not None else {}),
+            "model": _weights(trainee.scored),  # what evaluate, inspect and report load
+            **({"trained_model": _weights(trainee.model)} if trainee.average is not None else {}),
+            "optimizer": trainee.optimizer.state_dict(),
+            **({"scheduler": trainee.scheduler.state_dict()} if trainee.scheduler is not None else {}),
             "config": config.to_dict(),
             "epoch": len(metrics),
             "metrics": metrics,
@@ -283,3 +311,7 @@ def _save_epoch(
         },
     )
     run.write_metrics(metrics)
+
+
+def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
