@@ -27,7 +27,7 @@ from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
 from tests.test_train import StopAfter, final_state
 
-NEW_FIELDS = ("schedule", "label_smoothing", "weight_decay", "widths", "validation")
+NEW_FIELDS = ("schedule", "label_smoothing", "weight_decay", "widths", "validation", "ema")
 
 
 def test_tuned_preset_keeps_the_budget() -> None:
@@ -59,11 +59,12 @@ def test_tuned_runs_on_another_dataset_are_named_after_it() -> None:
 
 def test_each_ablation_puts_back_exactly_one_ingredient() -> None:
     removed = {i.id: without(i) for i in used_ingredients()}
-    assert set(removed) == {"schedule", "batchnorm", "widths", "batchsize"}  # what the preset uses now
+    assert set(removed) == {"schedule", "batchnorm", "widths", "batchsize", "ema"}  # what the preset uses now
     assert removed["schedule"].schedule == "constant" and removed["schedule"].lr == 0.001
     assert removed["batchnorm"] == TUNED.config.replace(batch_norm=False)
     assert removed["widths"] == TUNED.config.replace(widths=(16, 8, 4))
     assert removed["batchsize"] == TUNED.config.replace(batch_size=20)
+    assert removed["ema"] == TUNED.config.replace(ema=0.0)
 
 
 def strip_new_fields(run: RunDir) -> None:
