@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import confusion_matrix as sklearn_confusion
 
 from cnnreport.analyses.metrics import confusion_matrix, softmax
+from cnnreport.report.figures import analyses as analysis_figures
 from cnnreport.report.figures import curves as figures
 from cnnreport.report.figures import embed, mosaic
 from cnnreport.report.figures import images as image_figures
@@ -140,3 +141,11 @@ def test_embed_gives_a_png_data_uri_and_frees_the_figure():
     prefix = "data:image/png;base64,"
     assert embedded.data_uri.startswith(prefix)
     assert base64.b64decode(embedded.data_uri[len(prefix) :]).startswith(PNG_SIGNATURE)
+
+
+def test_a_grad_cam_overlay_stays_within_rgb_range() -> None:
+    """White pixels under the hottest heat: float rounding must not leave [0, 1] (matplotlib would log a warning)."""
+    image = np.full((28, 28), 255, dtype=np.uint8)
+    for heat in (np.ones((28, 28)), np.linspace(0, 1, 28 * 28).reshape(28, 28)):
+        blended = analysis_figures.blend(image, heat)
+        assert blended.shape == (28, 28, 3) and blended.min() >= 0.0 and blended.max() <= 1.0

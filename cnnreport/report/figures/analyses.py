@@ -26,7 +26,8 @@ def blend(image: np.ndarray, heat: np.ndarray | None = None) -> np.ndarray:
     if heat is None:
         return grey
     colour = colormaps["jet"](heat.astype(np.float32))[..., :3]
-    return (1 - OVERLAY_ALPHA) * grey + OVERLAY_ALPHA * colour
+    # Rounding can land a hair above 1, which matplotlib clips with a logged warning per image.
+    return np.clip((1 - OVERLAY_ALPHA) * grey + OVERLAY_ALPHA * colour, 0.0, 1.0)
 
 
 def reliability_figure(reliability: dict[str, list[float]], ece: float) -> Figure:
