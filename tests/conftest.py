@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ from tests.helpers import invoke, pytest_runtest_makereport  # noqa: F401 - the 
 from tests.idx_files import write_dataset
 
 os.environ["CNNREPORT_OFFLINE"] = "1"  # tests never try to download datasets
+
+# A runner may start pytest with SIGINT ignored (a background job of a non-interactive shell is),
+# and an ignored signal stays ignored across exec: the processes the Ctrl-C tests interrupt would
+# never see theirs. A handled signal is reset to the default on exec, so theirs work as in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
