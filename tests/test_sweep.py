@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import BadInput
 from cnnreport.jobs.ray_runner import install_run
-from cnnreport.jobs.sweep import build_spec, cells, parse_grid_option, plan
+from cnnreport.jobs.sweep import OPTIONS, build_spec, cells, parse_grid_option, plan
 from cnnreport.ml.train import train_run
 from cnnreport.storage.rundir import RunDir, create_run, list_runs
 from tests.helpers import invoke
@@ -224,3 +226,9 @@ def test_an_install_interrupted_before_the_swap_leaves_the_old_folder(tmp_path: 
         install_run(tmp_path, "r", {"config.json": (b"{}", 1)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"] and [p.name for p in old.iterdir()] == ["config.json"]
     assert [run.name for run in list_runs(tmp_path)] == ["r"]
+
+
+def test_a_grid_may_vary_every_train_option_but_the_seed_and_the_widths() -> None:
+    """A new train option becomes a grid option too (seeds have --seeds; --widths' commas would clash)."""
+    fields = {field.name.replace("_", "-") for field in dataclasses.fields(ExperimentConfig)}
+    assert set(OPTIONS) == fields - {"seed", "widths"}
