@@ -24,7 +24,8 @@ from cnnreport.config import ExperimentConfig
 from cnnreport.ml.data import StudyData, default_data_dir, load_study_data, normalization_of
 from cnnreport.ml.graphed import DeviceEpochs
 from cnnreport.ml.model import build_model
-from cnnreport.ml.train import make_optimizer, train_one_epoch
+from cnnreport.ml.recipe import make_optimizer
+from cnnreport.ml.train import train_one_epoch
 from cnnreport.presets import PRESETS
 
 STEPS = 500  # steps per step-time measurement

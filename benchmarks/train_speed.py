@@ -21,7 +21,8 @@ from torchvision import datasets, transforms
 from cnnreport.config import ExperimentConfig
 from cnnreport.ml.data import default_data_dir, load_study_data, normalization_of
 from cnnreport.ml.model import build_model
-from cnnreport.ml.train import make_optimizer, train_one_epoch
+from cnnreport.ml.recipe import make_optimizer
+from cnnreport.ml.train import train_one_epoch
 from cnnreport.system import available_cores, set_threads
 
 

@@ -22,7 +22,9 @@ from cnnreport.ml.graphed import (
     unit_float_to_uint8,
 )
 from cnnreport.ml.model import build_model
+from cnnreport.ml.recipe import make_optimizer
 from cnnreport.ml.train import Diverged
+from cnnreport.ml.trainee import Trainee
 from cnnreport.storage.rundir import create_run
 from tests.conftest import invoke
 
@@ -71,7 +73,7 @@ def small_data(data_dir: Path) -> StudyData:
 def fresh(config: ExperimentConfig) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(config.seed)
     model = build_model(config).to(memory_format=torch.channels_last)
-    return model, train.make_optimizer(model, config, torch.device("cpu"))
+    return model, make_optimizer(model, config, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("options", [{}, {"dropout": 0.3}, {"batch_norm": True}])
@@ -170,7 +172,7 @@ def test_the_cpu_keeps_the_eager_loop_whatever_the_option(
     config = ExperimentConfig(limit=130)
     model, optimizer = fresh(config)
     set_capturable(optimizer, True)  # as a graphed run's checkpoint would load it
-    trainee = train.Trainee(model, optimizer, None, None)
+    trainee = Trainee(model, optimizer, None, None)
     trainer = graphed.epoch_trainer(trainee, small_data, config, (0.5, 0.5), cuda_graph=True)
     assert not isinstance(trainer, DeviceEpochs)
     trainer(3, None)

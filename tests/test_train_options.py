@@ -16,7 +16,8 @@ from cnnreport.ml.averaging import WeightAverage
 from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.data import load_split, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.model import build_model
-from cnnreport.ml.train import Diverged, make_optimizer, make_scheduler, train_one_epoch, train_run
+from cnnreport.ml.recipe import make_optimizer, make_scheduler
+from cnnreport.ml.train import Diverged, train_one_epoch, train_run
 from cnnreport.presets import default_run_name
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke

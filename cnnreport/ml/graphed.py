@@ -32,7 +32,8 @@ from torch import nn
 from cnnreport.config import ExperimentConfig
 from cnnreport.ml.augment import BRIGHTNESS, MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply
 from cnnreport.ml.data import StudyData
-from cnnreport.ml.train import Diverged, Progress, ProgressCallback, Trainee, train_one_epoch
+from cnnreport.ml.train import Diverged, Progress, ProgressCallback, train_one_epoch
+from cnnreport.ml.trainee import Trainee
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as PyTorch's CUDA-graph notes ask
 PROGRESS_EVERY = 250  # replays between progress reports; each report waits for the GPU to catch up

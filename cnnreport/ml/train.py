@@ -20,8 +20,8 @@ from cnnreport.ml.augment import augment
 from cnnreport.ml.averaging import WeightAverage
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.ml.data import StudyData, batches, load_study_data, normalization_of
-from cnnreport.ml.model import build_model
-from cnnreport.ml.recipe import Scheduler, check_training_size, held_out_metrics, make_optimizer, make_scheduler
+from cnnreport.ml.recipe import Scheduler, check_training_size, held_out_metrics
+from cnnreport.ml.trainee import Trainee
 from cnnreport.storage.rundir import RunDir
 from cnnreport.system import available_cores, pick_device, set_threads
 
@@ -44,21 +44,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass
-class Trainee:
-    """What training changes: the model, its optimizer and schedule, and the weight average (--ema)."""
-
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: Scheduler | None
-    average: WeightAverage | None
-
-    @property
-    def scored(self) -> nn.Module:
-        """The model each epoch scores and the checkpoint's "model": the average when there is one."""
-        return self.average.model if self.average is not None else self.model
 
 
 class Diverged(WorkFailed):
@@ -255,11 +240,7 @@ def _pick_threads(
 def _restore(
     state: dict[str, Any] | None, config: ExperimentConfig, data: StudyData, device: torch.device
 ) -> tuple[Trainee, list[dict[str, float]], tuple[float, float]]:
-    torch.manual_seed(config.seed)  # initial weights
-    model = build_model(config).to(device).to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, config, device)
-    scheduler = make_scheduler(optimizer, config, len(data.train_labels))  # sets the first step's LR
-    trainee = Trainee(model, optimizer, scheduler, WeightAverage(model, config.ema) if config.ema else None)
+    trainee = Trainee.fresh(config, len(data.train_labels), device)
     if state is None:
         mean, std = normalization_of(data.train_images)
         if not (math.isfinite(mean) and math.isfinite(std) and std > MIN_STD):
@@ -269,23 +250,11 @@ def _restore(
             )
         return trainee, [], (mean, std)
     try:
-        _load_trainee(trainee, state)
+        trainee.load(state)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise RunError(f"checkpoint does not fit the model: {str(exc).splitlines()[0]}") from None
     mean, std = state["normalization"]
     return trainee, list(state["metrics"]), (float(mean), float(std))
-
-
-def _load_trainee(trainee: Trainee, state: dict[str, Any]) -> None:
-    """Put a checkpoint back: with --ema its "model" is the average, the trained weights lie beside it."""
-    if trainee.average is not None:
-        trainee.average.model.load_state_dict(state["model"])
-        trainee.model.load_state_dict(state["trained_model"])
-    else:
-        trainee.model.load_state_dict(state["model"])
-    trainee.optimizer.load_state_dict(state["optimizer"])
-    if trainee.scheduler is not None:
-        trainee.scheduler.load_state_dict(state["scheduler"])
 
 
 def _save_epoch(
@@ -300,10 +269,7 @@ def _save_epoch(
     save_checkpoint(
         run,
         {
-            "model": _weights(trainee.scored),  # what evaluate, inspect and report load
-            **({"trained_model": _weights(trainee.model)} if trainee.average is not None else {}),
-            "optimizer": trainee.optimizer.state_dict(),
-            **({"scheduler": trainee.scheduler.state_dict()} if trainee.scheduler is not None else {}),
+            **trainee.checkpoint_fields(),
             "config": config.to_dict(),
             "epoch": len(metrics),
             "metrics": metrics,
@@ -311,7 +277,3 @@ def _save_epoch(
         },
     )
     run.write_metrics(metrics)
-
-
-def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -11,7 +11,7 @@ from cnnreport.config import ExperimentConfig
 from cnnreport.ml.data import StudyData, load_study_data, normalization_of
 from cnnreport.ml.graphed import DeviceEpochs
 from cnnreport.ml.model import build_model
-from cnnreport.ml.train import make_optimizer
+from cnnreport.ml.recipe import make_optimizer
 from tests.gpu.conftest import needs_cuda
 
 pytestmark = needs_cuda
