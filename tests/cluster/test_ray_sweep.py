@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,17 +64,25 @@ def test_ray_sweep_equals_local_sweep(
     assert not any(p.name.startswith(".") for p in (tmp_path / "tiny").iterdir())  # no staging or token left
 
 
-def test_killed_worker_costs_only_time(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "cnnreport", *sweep_args(tmp_path, cluster_data, "--ray", ray_address)]
-    env = os.environ | {SHIP_RUNS: "1"}
+@contextlib.contextmanager
+def sweeping_on_ray(tmp_path: Path, data: Path, address: str, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """`cnnreport sweep --ray` as a process (stdout and stderr together); killed on the way out if still running."""
+    command = [sys.executable, "-m", "cnnreport", *sweep_args(tmp_path, data, "--ray", address, *extra)]
+    env = os.environ | {SHIP_RUNS: "1"}  # a run folder appears only once its run is finished
     sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        victim = wait_for_task(os.environ[MARKER], sweep)
-        os.kill(victim, 9)
-        output, _ = sweep.communicate(timeout=300)
+        yield sweep
     finally:
         if sweep.poll() is None:
             sweep.kill()
+            sweep.wait()
+
+
+def test_killed_worker_costs_only_time(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
+    with sweeping_on_ray(tmp_path, cluster_data, ray_address) as sweep:
+        victim = wait_for_task(os.environ[MARKER], sweep)
+        os.kill(victim, 9)
+        output, _ = sweep.communicate(timeout=300)
     assert sweep.returncode == 0, output
     runs = list_runs(tmp_path / "tiny")
     assert len(runs) == 4 and not any(needs_work(run) for run in runs), output
@@ -104,19 +114,12 @@ def test_reproduce_runs_on_ray_and_renders_the_report(ray_address: str, cluster_
 
 def test_ctrl_c_cancels_the_tasks_and_keeps_finished_runs(ray_address: str, cluster_data: Path, tmp_path: Path) -> None:
     # 12 runs on the cluster's 2 CPUs: Ctrl-C lands after the first finishes, long before the last.
-    args = sweep_args(tmp_path, cluster_data, "--ray", ray_address, "--seeds", "6")  # the last --seeds wins
-    command = [sys.executable, "-m", "cnnreport", *args]
-    env = os.environ | {SHIP_RUNS: "1"}  # a run folder appears only once its run is finished
-    sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with sweeping_on_ray(tmp_path, cluster_data, ray_address, "--seeds", "6") as sweep:  # the last --seeds wins
         deadline = time.monotonic() + 180
         while not list_runs(tmp_path / "tiny") and time.monotonic() < deadline and sweep.poll() is None:
             time.sleep(0.1)
         sweep.send_signal(signal.SIGINT)
         output, _ = sweep.communicate(timeout=60)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
     assert sweep.returncode == 130, output
     finished = list_runs(tmp_path / "tiny")
     assert 1 <= len(finished) < 12 and not any(needs_work(run) for run in finished), output
