@@ -19,15 +19,18 @@ class WeightAverage:
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.model = copy.deepcopy(model).requires_grad_(False)
         self.decay = decay
+        # Which tensors are averaged (floats) and which copied (counters) never changes: found once.
+        tensors = _state(self.model)
+        self._floats = [i for i, tensor in enumerate(tensors) if tensor.is_floating_point()]
+        self._counters = [i for i, tensor in enumerate(tensors) if not tensor.is_floating_point()]
 
     @torch.no_grad()
     def update(self, trained: nn.Module) -> None:
         """Move the average one step towards the trained model (after each optimizer step)."""
         averaged, live = _state(self.model), _state(trained)
-        floats = [i for i, tensor in enumerate(averaged) if tensor.is_floating_point()]
         # One fused call for all tensors (about 70 µs a step on CPU, under 0.5 % of a tuned step).
-        torch._foreach_lerp_([averaged[i] for i in floats], [live[i] for i in floats], 1 - self.decay)
-        for i in set(range(len(averaged))) - set(floats):  # BatchNorm's step counters
+        torch._foreach_lerp_([averaged[i] for i in self._floats], [live[i] for i in self._floats], 1 - self.decay)
+        for i in self._counters:  # BatchNorm's step counters
             averaged[i].copy_(live[i])
 
 
