@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnreport.config import ExperimentConfig
 from cnnreport.ml.augment import AffineParams, apply
 from cnnreport.ml.averaging import WeightAverage
 from cnnreport.ml.data import batches, load_study_data, normalization_of
+from cnnreport.ml.model import build_model
 
 VALIDATION = 5000
 EPOCHS = 15
@@ -55,25 +57,6 @@ CANDIDATES: dict[str, tuple[tuple[int, int, int], int, float, float, tuple[float
 }
 
 
-class Candidate(nn.Module):
-    """The write-up's layer sequence (conv7, pool, conv5, pool, conv3/2, avgpool, linear) at other widths."""
-
-    def __init__(self, widths: tuple[int, int, int]) -> None:
-        super().__init__()
-        c1, c2, c3 = widths
-        self.convs = nn.ModuleList(
-            [nn.Conv2d(1, c1, 7, padding=3), nn.Conv2d(c1, c2, 5, padding=2), nn.Conv2d(c2, c3, 3, stride=2, padding=1)]
-        )
-        self.norms = nn.ModuleList([nn.BatchNorm2d(c) for c in widths])
-        self.fc = nn.Linear(4 * c3, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pools = (F.max_pool2d, F.max_pool2d, F.avg_pool2d)
-        for conv, norm, pool in zip(self.convs, self.norms, pools, strict=True):
-            x = pool(F.relu(norm(conv(x))), 2)
-        return self.fc(torch.flatten(x, 1))
-
-
 def augment(images: torch.Tensor, generator: torch.Generator, degrees: float, shift: float) -> torch.Tensor:
     """Rotation and shift only (no brightness), drawn per image."""
     uniform = torch.rand(len(images), 3, generator=generator) * 2 - 1
@@ -89,7 +72,7 @@ def search(name: str, data_dir: Path, seed: int) -> dict[str, object]:
     val_x, val_y = data.train_images[-VALIDATION:], data.train_labels[-VALIDATION:]
     mean, std = normalization_of(train_x)
     torch.manual_seed(seed)
-    model = Candidate(widths).to(memory_format=torch.channels_last)
+    model = build_model(ExperimentConfig(batch_norm=True, widths=widths)).to(memory_format=torch.channels_last)
     average = WeightAverage(model, EMA_DECAY)
     optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr)
     steps = EPOCHS * math.ceil(len(train_y) / batch_size)
