@@ -6,13 +6,13 @@ Every candidate also keeps a moving average of its weights (decay 0.999, as `--e
 scored beside the trained weights, so one training shows what the average adds.
 One line of JSON per candidate and seed: parameters, validation accuracy per epoch, seconds.
 
-    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # round 2
+    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 and 3
     python benchmarks/recipe_search.py --only w14-8-12 --seeds 1                  # one candidate
 
 Round 1 (one seed) ran with fused Adam and four random draws per augmented image (commit
-bcb7481); round 2 with this version. Either way the differences between candidates, not the
-digits, are what carries over. Mild augmentation is a candidate here but not a train option:
-it did not beat no augmentation, so it never became one.
+bcb7481); rounds 2 and 3 with this version. Either way the differences between candidates, not
+the digits, are what carries over. The augmentation here draws rotation and shift as
+`train --rotate D --shift F` does (uniform, brightness untouched), from its own stream of draws.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -37,24 +38,56 @@ VALIDATION = 5000
 EPOCHS = 15
 EMA_DECAY = 0.999
 
-# name: (widths, batch size, peak lr, label smoothing, augmentation (degrees, shift fraction)).
-# All use batch norm and a one-cycle schedule; listed in the order they were tried.
-CANDIDATES: dict[str, tuple[tuple[int, int, int], int, float, float, tuple[float, float]]] = {
+
+class Candidate(NamedTuple):
+    """One recipe tried: batch norm, a one-cycle schedule and 15 epochs always."""
+
+    widths: tuple[int, int, int]
+    batch_size: int = 64
+    peak_lr: float = 0.01
+    smoothing: float = 0.0
+    augmentation: tuple[float, float] = (0, 0)  # rotation degrees, shift as a fraction of the side
+    weight_decay: float = 0.0  # AdamW's (Adam) or L2 (SGD)
+    optimizer: str = "adam"  # or "sgd": Nesterov momentum 0.9, cycled 0.85-0.95 by the schedule
+
+
+W = (14, 8, 12)
+AUG8 = (8, 0.08)
+# Listed in the order they were tried.
+CANDIDATES: dict[str, Candidate] = {
     # round 1: one seed
-    "w12-10-8-aug-ls": ((12, 10, 8), 64, 0.01, 0.05, (8, 0.08)),
-    "w16-8-4-aug-ls": ((16, 8, 4), 64, 0.01, 0.05, (8, 0.08)),
-    "w12-10-8": ((12, 10, 8), 64, 0.01, 0.0, (0, 0)),
-    "w12-10-8-b32": ((12, 10, 8), 32, 0.01, 0.0, (0, 0)),
-    "w12-10-8-ls": ((12, 10, 8), 64, 0.01, 0.05, (0, 0)),
-    "w12-10-8-mildaug": ((12, 10, 8), 64, 0.01, 0.0, (4, 0.04)),
-    "w14-8-12": ((14, 8, 12), 64, 0.01, 0.0, (0, 0)),
-    "w12-10-10": ((12, 10, 10), 64, 0.01, 0.0, (0, 0)),
-    "w14-8-12-lr0.02": ((14, 8, 12), 64, 0.02, 0.0, (0, 0)),
+    "w12-10-8-aug-ls": Candidate((12, 10, 8), smoothing=0.05, augmentation=AUG8),
+    "w16-8-4-aug-ls": Candidate((16, 8, 4), smoothing=0.05, augmentation=AUG8),
+    "w12-10-8": Candidate((12, 10, 8)),
+    "w12-10-8-b32": Candidate((12, 10, 8), batch_size=32),
+    "w12-10-8-ls": Candidate((12, 10, 8), smoothing=0.05),
+    "w12-10-8-mildaug": Candidate((12, 10, 8), augmentation=(4, 0.04)),
+    "w14-8-12": Candidate(W),
+    "w12-10-10": Candidate((12, 10, 10)),
+    "w14-8-12-lr0.02": Candidate(W, peak_lr=0.02),
     # round 2: three seeds, the moving average beside each
-    "w14-8-12-aug8": ((14, 8, 12), 64, 0.01, 0.0, (8, 0.08)),
-    "w14-8-12-aug10": ((14, 8, 12), 64, 0.01, 0.0, (10, 0.1)),
-    "w12-8-16-aug8": ((12, 8, 16), 64, 0.01, 0.0, (8, 0.08)),
+    "w14-8-12-aug8": Candidate(W, augmentation=AUG8),
+    "w14-8-12-aug10": Candidate(W, augmentation=(10, 0.1)),
+    "w12-8-16-aug8": Candidate((12, 8, 16), augmentation=AUG8),
+    # round 3: three seeds; weight decay, label smoothing 0.1, SGD, with and without augmentation
+    "w14-8-12-wd0.01": Candidate(W, weight_decay=0.01),
+    "w14-8-12-wd0.05": Candidate(W, weight_decay=0.05),
+    "w14-8-12-aug8-wd0.01": Candidate(W, augmentation=AUG8, weight_decay=0.01),
+    "w14-8-12-aug8-wd0.05": Candidate(W, augmentation=AUG8, weight_decay=0.05),
+    "w14-8-12-aug8-ls0.1": Candidate(W, augmentation=AUG8, smoothing=0.1),
+    "w14-8-12-sgd": Candidate(W, peak_lr=0.1, weight_decay=5e-4, optimizer="sgd"),
+    "w14-8-12-aug8-sgd": Candidate(W, peak_lr=0.1, augmentation=AUG8, weight_decay=5e-4, optimizer="sgd"),
 }
+
+
+def make_optimizer(model: nn.Module, candidate: Candidate) -> torch.optim.Optimizer:
+    """Adam, AdamW when there is weight decay, or SGD with Nesterov momentum."""
+    lr, decay = candidate.peak_lr, candidate.weight_decay
+    if candidate.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
+    if decay:
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+    return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, degrees: float, shift: float) -> torch.Tensor:
@@ -66,17 +99,19 @@ def augment(images: torch.Tensor, generator: torch.Generator, degrees: float, sh
 
 def search(name: str, data_dir: Path, seed: int) -> dict[str, object]:
     """Train one candidate for EPOCHS epochs; its validation accuracy (trained and averaged) after each."""
-    widths, batch_size, peak_lr, smoothing, (degrees, shift) = CANDIDATES[name]
+    candidate = CANDIDATES[name]
+    batch_size, (degrees, shift) = candidate.batch_size, candidate.augmentation
     data = load_study_data(data_dir, "mnist", 10)
     train_x, train_y = data.train_images[:-VALIDATION], data.train_labels[:-VALIDATION]
     val_x, val_y = data.train_images[-VALIDATION:], data.train_labels[-VALIDATION:]
     mean, std = normalization_of(train_x)
     torch.manual_seed(seed)
-    model = build_model(ExperimentConfig(batch_norm=True, widths=widths)).to(memory_format=torch.channels_last)
+    model = build_model(ExperimentConfig(batch_norm=True, widths=candidate.widths))
+    model = model.to(memory_format=torch.channels_last)
     average = WeightAverage(model, EMA_DECAY)
-    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr)
+    optimizer = make_optimizer(model, candidate)
     steps = EPOCHS * math.ceil(len(train_y) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=steps)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=candidate.peak_lr, total_steps=steps)
 
     def score(scored: nn.Module) -> float:
         scored.eval()
@@ -95,7 +130,7 @@ def search(name: str, data_dir: Path, seed: int) -> dict[str, object]:
             if degrees or shift:
                 images = augment(images, generator, degrees, shift)
             logits = model(((images - mean) / std).contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, train_y[index], label_smoothing=smoothing)
+            loss = F.cross_entropy(logits, train_y[index], label_smoothing=candidate.smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -34,7 +34,7 @@ INGREDIENTS = (
     Ingredient("batchsize", "batch size (back to 20)", {"batch_size": WRITEUP.batch_size}),
     Ingredient("smoothing", "label smoothing", {"label_smoothing": 0.0}),
     Ingredient("weightdecay", "weight decay (back to plain Adam)", {"weight_decay": 0.0}),
-    Ingredient("augment", "augmentation", {"augment": False}),
+    Ingredient("augment", "augmentation", {"augment": False, "rotate": 0.0, "shift": 0.0}),
     Ingredient("ema", "weight averaging (EMA)", {"ema": 0.0}),
 )
 

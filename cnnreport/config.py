@@ -76,6 +76,8 @@ RANGES: dict[str, tuple[int, int]] = {
 LR_MAX = 10.0  # Adam steps are about lr in size; far beyond 1 nothing is learned
 # AdamW shrinks each weight by lr * decay per step; past 1 the usual 1e-4..1e-2 lost a decimal point.
 WEIGHT_DECAY_MAX = 1.0
+ROTATE_MAX = 90.0  # degrees; turned further, a digit lies on its side
+SHIFT_MAX = 0.5  # of the image side; further, the digit leaves the picture
 THREADS_PER_CORE = 4  # --threads may oversubscribe the cores this much, no more
 
 
@@ -116,6 +118,8 @@ class ExperimentConfig:
     widths: tuple[int, int, int] = WRITEUP_WIDTHS  # output channels of the three convolutions
     validation: int = 0  # hold out the last N training images to choose settings without the test set
     ema: float = 0.0  # > 0: score and save a moving average of the weights with this decay per step
+    rotate: float = 0.0  # > 0: a milder augmentation than --augment's: rotation up to +-this many degrees
+    shift: float = 0.0  # ... and shifts up to +-this fraction of the side; brightness stays as it is
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(self.widths))  # a list from JSON or the CLI compares as a tuple
@@ -149,6 +153,12 @@ class ExperimentConfig:
                 f"--weight-decay must be in [0, {WEIGHT_DECAY_MAX:g}], not {self.weight_decay}",
             ),
             (not 0.0 <= self.ema < 1.0, f"--ema must be in [0, 1), not {self.ema}"),
+            (not 0.0 <= self.rotate <= ROTATE_MAX, f"--rotate must be in [0, {ROTATE_MAX:g}], not {self.rotate}"),
+            (not 0.0 <= self.shift <= SHIFT_MAX, f"--shift must be in [0, {SHIFT_MAX:g}], not {self.shift}"),
+            (
+                self.augment and bool(self.rotate or self.shift),
+                "--rotate/--shift set a milder augmentation than --augment's; use one or the other",
+            ),
             (
                 len(self.widths) != 3 or not all(_is_int(w) for w in self.widths),
                 f"--widths must be three whole numbers from 1 to {MAX_WIDTH}, like 16,8,4",

@@ -141,4 +141,6 @@ def _recipe_name_parts(config: ExperimentConfig, defaults: ExperimentConfig) -> 
     parts += [f"wd{config.weight_decay:g}"] if config.weight_decay != defaults.weight_decay else []
     parts += ["w" + "x".join(map(str, config.widths))] if config.widths != defaults.widths else []
     parts += [f"ema{config.ema:g}"] if config.ema != defaults.ema else []
+    parts += [f"rot{config.rotate:g}"] if config.rotate != defaults.rotate else []
+    parts += [f"shift{config.shift:g}"] if config.shift != defaults.shift else []
     return parts

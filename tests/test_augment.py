@@ -7,7 +7,8 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from cnnreport.ml.augment import MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply, augment, sample_params
+from cnnreport.config import ExperimentConfig
+from cnnreport.ml.augment import WRITEUP_RANGES, AffineParams, Ranges, apply, augment, ranges_of, sample_params
 
 
 def blob_image() -> torch.Tensor:
@@ -38,9 +39,24 @@ def test_each_image_of_a_batch_gets_its_own_transform() -> None:
 
 def test_parameters_stay_within_the_write_up_ranges() -> None:
     params = sample_params(10_000, 28, torch.Generator().manual_seed(1))
-    assert params.degrees.abs().max() <= MAX_DEGREES and params.degrees.abs().max() > 0.99 * MAX_DEGREES
-    assert params.shift.abs().max() <= MAX_TRANSLATE * 28
+    assert params.degrees.abs().max() <= 10 and params.degrees.abs().max() > 0.99 * 10
+    assert params.shift.abs().max() <= 0.1 * 28 and params.shift.abs().max() > 0.99 * 0.1 * 28
     assert params.brightness.min() >= 0.5 and params.brightness.max() <= 1.5
+
+
+def test_rotate_and_shift_draw_within_their_ranges_and_keep_brightness() -> None:
+    ranges = ranges_of(ExperimentConfig(rotate=8, shift=0.08))
+    assert ranges == Ranges(degrees=8, translate=0.08, brightness=0)
+    params = sample_params(10_000, 28, torch.Generator().manual_seed(1), ranges)
+    assert 0.99 * 8 < params.degrees.abs().max() <= 8
+    assert 0.99 * 0.08 * 28 < params.shift.abs().max() <= 0.08 * 28
+    assert torch.equal(params.brightness, torch.ones(10_000))
+
+
+def test_which_augmentation_a_config_trains_with() -> None:
+    assert ranges_of(ExperimentConfig()) is None
+    assert ranges_of(ExperimentConfig(augment=True)) == WRITEUP_RANGES
+    assert ranges_of(ExperimentConfig(rotate=5)) == Ranges(degrees=5, translate=0, brightness=0)
 
 
 def test_same_generator_state_gives_the_same_batch() -> None:

@@ -10,14 +10,13 @@ import torch
 
 from cnnreport.config import ExperimentConfig
 from cnnreport.ml import graphed, inference, train
-from cnnreport.ml.augment import apply, sample_params
+from cnnreport.ml.augment import WRITEUP_RANGES, Ranges, apply
 from cnnreport.ml.data import StudyData, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.graphed import (
     BatchPlan,
     DeviceEpochs,
     augment_in_graph,
     epoch_seed,
-    params_from_uniform,
     set_capturable,
     unit_float_to_uint8,
 )
@@ -41,22 +40,15 @@ def test_epoch_seed_is_the_eager_loops_derivation() -> None:
     assert len({epoch_seed(s, e) for s in range(5) for e in range(1, 31)}) == 150
 
 
-def test_augmentation_parameters_follow_the_eager_distributions() -> None:
-    eager = sample_params(500, 28, torch.Generator().manual_seed(5))
-    uniform = torch.rand(500, 4, generator=torch.Generator().manual_seed(5)) * 2 - 1
-    mapped = params_from_uniform(uniform, 28)
-    for name in ("degrees", "shift", "brightness"):
-        assert torch.equal(getattr(mapped, name), getattr(eager, name))
-
-
-def test_augmentation_in_the_graph_is_augment_apply_with_fresh_draws() -> None:
+@pytest.mark.parametrize("ranges", [WRITEUP_RANGES, Ranges(degrees=8, translate=0.08, brightness=0)])
+def test_augmentation_in_the_graph_is_augment_apply_with_fresh_draws(ranges: Ranges) -> None:
     images = torch.rand(6, 1, 28, 28)
     torch.manual_seed(11)
-    first = augment_in_graph(images)
+    first = augment_in_graph(images, ranges)
     torch.manual_seed(11)
-    expected = apply(images, params_from_uniform(torch.rand(6, 4) * 2 - 1, 28))
+    expected = apply(images, ranges.params(torch.rand(6, 4) * 2 - 1, 28))
     assert torch.equal(first, expected)
-    assert not torch.equal(augment_in_graph(images), first)  # the next call draws anew
+    assert not torch.equal(augment_in_graph(images, ranges), first)  # the next call draws anew
 
 
 def test_uint8_residency_loses_nothing() -> None:

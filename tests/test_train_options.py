@@ -170,6 +170,13 @@ def test_new_options_are_recorded_and_named_only_when_not_default(tmp_path: Path
         (["--ema", "1"], "--ema must be in [0, 1)"),
         (["--ema", "-0.1"], "--ema must be in [0, 1)"),
         (["--ema", "nan"], "--ema"),
+        (["--rotate", "-1"], "--rotate must be in [0, 90]"),
+        (["--rotate", "91"], "--rotate must be in [0, 90]"),
+        (["--rotate", "nan"], "--rotate"),
+        (["--shift", "0.6"], "--shift must be in [0, 0.5]"),
+        (["--shift", "-0.1"], "--shift must be in [0, 0.5]"),
+        (["--augment", "--rotate", "8"], "use one or the other"),
+        (["--preset", "augment", "--shift", "0.05"], "use one or the other"),
     ],
 )
 def test_bad_new_options_exit_2_before_any_folder(tmp_path: Path, data_dir: Path, args: list[str], message: str):
@@ -191,7 +198,8 @@ def test_validation_larger_than_the_data_is_refused(tmp_path: Path, data_dir: Pa
 
 def test_help_shows_the_new_options() -> None:
     train_help = invoke("train", "--help").output
-    for option in ("--schedule", "--label-smoothing", "--weight-decay", "--widths", "--validation", "--ema", "tuned"):
+    options = ("--schedule", "--label-smoothing", "--weight-decay", "--widths", "--validation", "--ema", "--rotate")
+    for option in (*options, "--shift", "tuned"):
         assert option in train_help
     reproduce_help = invoke("reproduce", "--help").output
     assert "--with-tuned" in reproduce_help and "--ablation" in reproduce_help

@@ -12,6 +12,7 @@ import torch
 from cnnreport.ablation import parameter_count, used_ingredients, without
 from cnnreport.config import ExperimentConfig
 from cnnreport.jobs import reproduce as reproduce_job
+from cnnreport.jobs import sweep_run  # noqa: F401 - binds the real run_all before a test here patches it
 from cnnreport.jobs.evaluate import evaluate_run
 from cnnreport.jobs.pool import Outcome
 from cnnreport.jobs.reproduce import plan
@@ -27,7 +28,7 @@ from cnnreport.storage.rundir import RunDir, create_run
 from tests.helpers import invoke
 from tests.test_train import StopAfter, final_state
 
-NEW_FIELDS = ("schedule", "label_smoothing", "weight_decay", "widths", "validation", "ema")
+NEW_FIELDS = ("schedule", "label_smoothing", "weight_decay", "widths", "validation", "ema", "rotate", "shift")
 
 
 def test_tuned_preset_keeps_the_budget() -> None:
@@ -166,7 +167,7 @@ def test_budget_section_is_a_study_section_of_the_report(tmp_path: Path) -> None
 def test_a_run_with_every_new_option_repeats_from_its_report_command_and_reports(tmp_path: Path, data_dir: Path):
     config = ExperimentConfig(
         epochs=1, limit=300, validation=100, schedule="cosine", label_smoothing=0.1, weight_decay=0.01,
-        widths=(8, 6, 5), batch_norm=True,
+        widths=(8, 6, 5), batch_norm=True, ema=0.9, rotate=6.0, shift=0.05,
     )  # fmt: skip
     command = shlex.split(explicit_commands("again", config)[0])[2:]  # after `cnnreport train`
     common = ["--runs-dir", tmp_path, "--data-dir", data_dir]

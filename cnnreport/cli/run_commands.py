@@ -23,7 +23,16 @@ from cnnreport.cli.common import (
     parse_widths,
     user_errors,
 )
-from cnnreport.config import LR_MAX, THREADS_PER_CORE, WEIGHT_DECAY_MAX, ExperimentConfig, check_range, range_text
+from cnnreport.config import (
+    LR_MAX,
+    ROTATE_MAX,
+    SHIFT_MAX,
+    THREADS_PER_CORE,
+    WEIGHT_DECAY_MAX,
+    ExperimentConfig,
+    check_range,
+    range_text,
+)
 from cnnreport.presets import CHOOSABLE, default_run_name
 from cnnreport.storage.rundir import create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
@@ -34,6 +43,14 @@ def train(
     classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
     augment: Annotated[
         Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")
+    ] = None,
+    rotate: Annotated[
+        Optional[float],
+        typer.Option(help=f"Milder augmentation than --augment's: rotate by up to +-DEG, in [0, {ROTATE_MAX:g}] [0]."),
+    ] = None,
+    shift: Annotated[
+        Optional[float],
+        typer.Option(help=f"Milder augmentation: shift by up to +-F of the side, in [0, {SHIFT_MAX:g}] [0]."),
     ] = None,
     dropout: Annotated[
         Optional[float], typer.Option(help="Dropout before the output layer, in [0, 1); 0 = none [0].")
@@ -101,7 +118,7 @@ def train(
             preset, dataset=dataset, classes=classes, augment=augment, dropout=dropout, batch_norm=batch_norm,
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, schedule=schedule,
             label_smoothing=label_smoothing, weight_decay=weight_decay, widths=parse_widths(widths),
-            validation=validation, ema=ema,
+            validation=validation, ema=ema, rotate=rotate, shift=shift,
         )  # fmt: skip
         if threads is not None:
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())

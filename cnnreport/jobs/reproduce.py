@@ -70,7 +70,8 @@ def relative_cost(config: ExperimentConfig) -> float:
 
     Starting the costliest jobs first keeps parallel workers evenly busy to the end.
     """
-    return config.epochs * (1 + 0.15 * config.augment + 0.2 * config.batch_norm)
+    augmented = config.augment or bool(config.rotate or config.shift)
+    return config.epochs * (1 + 0.15 * augmented + 0.2 * config.batch_norm)
 
 
 def finished_metrics(run: RunDir, config: ExperimentConfig) -> list[dict[str, float]] | None:

@@ -35,7 +35,8 @@ else:  # pragma: no cover - Python 3.10 reads TOML through the tomli backport
 OPTIONS: dict[str, type] = {
     "dataset": str, "classes": int, "augment": bool, "dropout": float, "batch-norm": bool,
     "epochs": int, "batch-size": int, "lr": float, "limit": int, "schedule": str,
-    "label-smoothing": float, "weight-decay": float, "validation": int, "ema": float,
+    "label-smoothing": float, "weight-decay": float, "validation": int, "ema": float, "rotate": float,
+    "shift": float,
 }  # fmt: skip
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 FILE_KEYS = ("name", "preset", "seeds", "grid", "options")

@@ -1,10 +1,11 @@
-"""The write-up's augmentation, done for a whole batch of tensors at once.
+"""The write-up's augmentation, and a milder one, done for a whole batch of tensors at once.
 
-Each image gets its own random rotation (up to +-10 degrees), translation (up to 10 % of
-the side each way) and brightness factor (0.5 to 1.5), the same distributions as the
-notebook's per-image torchvision transforms, but drawn and applied with one grid_sample
-call per batch instead of a PIL round trip per image. Translation is
+With the write-up's ranges each image gets its own random rotation (up to +-10 degrees),
+translation (up to 10 % of the side each way) and brightness factor (0.5 to 1.5), the same
+distributions as the notebook's per-image torchvision transforms, but drawn and applied with
+one grid_sample call per batch instead of a PIL round trip per image. Translation is
 continuous (sub-pixel, bilinear), where torchvision's RandomAffine rounds to whole pixels.
+`--rotate` and `--shift` choose other ranges, with brightness left alone.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-MAX_DEGREES = 10.0
-MAX_TRANSLATE = 0.1  # fraction of the image side
-BRIGHTNESS = 0.5  # factor drawn from [1 - 0.5, 1 + 0.5]
+from cnnreport.config import ExperimentConfig
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,38 @@ class AffineParams:
     brightness: torch.Tensor  # [N]
 
 
-def sample_params(n: int, side: int, generator: torch.Generator) -> AffineParams:
+@dataclass(frozen=True)
+class Ranges:
+    """How far augmentation may change an image; each parameter is drawn uniformly within +-its range."""
+
+    degrees: float  # rotation
+    translate: float  # shift along each axis, as a fraction of the image side
+    brightness: float  # factor drawn from [1 - brightness, 1 + brightness]
+
+    def params(self, uniform: torch.Tensor, side: int) -> AffineParams:
+        """Map uniform draws in [-1, 1), shape [N, 4], to parameters within these ranges."""
+        return AffineParams(
+            degrees=uniform[:, 0] * self.degrees,
+            shift=uniform[:, 1:3] * self.translate * side,
+            brightness=1 + uniform[:, 3] * self.brightness,
+        )
+
+
+WRITEUP_RANGES = Ranges(degrees=10.0, translate=0.1, brightness=0.5)  # --augment
+
+
+def ranges_of(config: ExperimentConfig) -> Ranges | None:
+    """The augmentation a run trains with: the write-up's (--augment), --rotate/--shift's, or none."""
+    if config.augment:
+        return WRITEUP_RANGES
+    if config.rotate or config.shift:
+        return Ranges(degrees=config.rotate, translate=config.shift, brightness=0.0)
+    return None
+
+
+def sample_params(n: int, side: int, generator: torch.Generator, ranges: Ranges = WRITEUP_RANGES) -> AffineParams:
     """Draw independent parameters for n images."""
-    uniform = torch.rand(n, 4, generator=generator) * 2 - 1  # in [-1, 1)
-    return AffineParams(
-        degrees=uniform[:, 0] * MAX_DEGREES,
-        shift=uniform[:, 1:3] * MAX_TRANSLATE * side,
-        brightness=1 + uniform[:, 3] * BRIGHTNESS,
-    )
+    return ranges.params(torch.rand(n, 4, generator=generator) * 2 - 1, side)  # uniform in [-1, 1)
 
 
 def apply(images: torch.Tensor, params: AffineParams) -> torch.Tensor:
@@ -62,6 +85,6 @@ def _pixel_centres(size: int, like: torch.Tensor) -> torch.Tensor:
     return (torch.arange(size, dtype=like.dtype, device=like.device) * 2 + 1) / size - 1
 
 
-def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(images: torch.Tensor, generator: torch.Generator, ranges: Ranges = WRITEUP_RANGES) -> torch.Tensor:
     """Augment a batch [N, C, H, W] in [0, 1] with fresh parameters for every image."""
-    return apply(images, sample_params(len(images), images.shape[-1], generator))
+    return apply(images, sample_params(len(images), images.shape[-1], generator, ranges))

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.ml.augment import BRIGHTNESS, MAX_DEGREES, MAX_TRANSLATE, AffineParams, apply
+from cnnreport.ml.augment import Ranges, apply, ranges_of
 from cnnreport.ml.data import StudyData
 from cnnreport.ml.train import Diverged, Progress, ProgressCallback, train_one_epoch
 from cnnreport.ml.trainee import Trainee
@@ -62,22 +62,13 @@ class BatchPlan:
         return self.full * self.batch_size + self.remainder
 
 
-def params_from_uniform(uniform: torch.Tensor, side: int) -> AffineParams:
-    """Map uniform draws in [-1, 1), shape [N, 4], to augment.sample_params' distributions."""
-    return AffineParams(
-        degrees=uniform[:, 0] * MAX_DEGREES,
-        shift=uniform[:, 1:3] * MAX_TRANSLATE * side,
-        brightness=1 + uniform[:, 3] * BRIGHTNESS,
-    )
-
-
-def augment_in_graph(images: torch.Tensor) -> torch.Tensor:
+def augment_in_graph(images: torch.Tensor, ranges: Ranges) -> torch.Tensor:
     """augment.augment with its parameters drawn on the images' device from the default generator.
 
     No host round trip and no user generator: safe inside a CUDA graph, fresh on every replay.
     """
     uniform = torch.rand(len(images), 4, device=images.device) * 2 - 1
-    return apply(images, params_from_uniform(uniform, images.shape[-1]))
+    return apply(images, ranges.params(uniform, images.shape[-1]))
 
 
 def unit_float_to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -133,6 +124,7 @@ class DeviceEpochs:
         capture: bool,
     ) -> None:
         self.model, self.optimizer, self.config, self.capture = model, optimizer, config, capture
+        self.ranges = ranges_of(config)  # the augmentation, if any, drawn inside the graph
         self.device = next(model.parameters()).device
         self.mean, self.std = normalization
         self.images = unit_float_to_uint8(data.train_images).to(self.device)
@@ -187,8 +179,8 @@ class DeviceEpochs:
         """One optimizer step on the images at `index`; adds to the loss and hit totals."""
         images = self.images.index_select(0, index).unsqueeze(1).float().div_(255.0)
         labels = self.labels.index_select(0, index)
-        if self.config.augment:
-            images = augment_in_graph(images)
+        if self.ranges is not None:
+            images = augment_in_graph(images, self.ranges)
         inputs = ((images - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         logits = self.model(inputs)
         loss = F.cross_entropy(logits, labels, label_smoothing=self.config.label_smoothing)

@@ -16,7 +16,7 @@ from torch import nn
 
 from cnnreport.config import THREADS_PER_CORE, ExperimentConfig
 from cnnreport.errors import CnnReportError, DataError, RunError, WorkFailed
-from cnnreport.ml.augment import augment
+from cnnreport.ml.augment import augment, ranges_of
 from cnnreport.ml.averaging import WeightAverage
 from cnnreport.ml.checkpoint import load_checkpoint, save_checkpoint
 from cnnreport.ml.data import StudyData, batches, load_study_data, normalization_of
@@ -80,12 +80,13 @@ def train_one_epoch(
     torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout's draws, same on resume
     mean, std = normalization
     model.train()
+    ranges = ranges_of(config)
     loss_sum, correct, seen, start = 0.0, 0, 0, time.perf_counter()
     order = batches(len(data.train_labels), config.batch_size, generator)
     for step, index in enumerate(order, 1):
         images, labels = data.train_images[index], data.train_labels[index]
-        if config.augment:
-            images = augment(images, generator)
+        if ranges is not None:
+            images = augment(images, generator, ranges)
         images = ((images - mean) / std).to(device, memory_format=torch.channels_last)
         labels = labels.to(device)
         logits = model(images)

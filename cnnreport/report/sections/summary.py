@@ -21,7 +21,17 @@ from cnnreport.system import machine_facts
 SETTING_LABELS = {"classes": "classes", "augment": "augmentation", "dropout": "dropout", "batch_norm": "batch norm",
                   "epochs": "epochs", "batch_size": "batch size", "lr": "learning rate", "schedule": "schedule",
                   "label_smoothing": "label smoothing", "weight_decay": "weight decay", "widths": "widths",
-                  "validation": "validation images"}  # fmt: skip
+                  "validation": "validation images", "ema": "weight averaging", "rotate": "rotation",
+                  "shift": "shift"}  # fmt: skip
+
+
+def augmentation_text(config: ExperimentConfig) -> str:
+    """yes (the write-up's), the --rotate/--shift ranges, or no."""
+    if config.augment:
+        return "yes"
+    if config.rotate or config.shift:
+        return f"rotation ±{config.rotate:g}°, shift ±{100 * config.shift:g} %"
+    return "no"
 
 
 def attempt(value: Callable[[], str]) -> str:
@@ -66,7 +76,8 @@ def explicit_commands(name: str, config: ExperimentConfig) -> list[str]:
     train += ["--limit", str(config.limit)] if config.limit is not None else []
     train += ["--schedule", config.schedule, "--label-smoothing", f"{config.label_smoothing:g}",
               "--weight-decay", f"{config.weight_decay:g}", "--widths", ",".join(map(str, config.widths)),
-              "--validation", str(config.validation)]  # fmt: skip
+              "--validation", str(config.validation), "--ema", f"{config.ema:g}",
+              "--rotate", f"{config.rotate:g}", "--shift", f"{config.shift:g}"]  # fmt: skip
     train += ["--name", name]
     return [shlex.join(train), *(shlex.join(["cnnreport", step, name]) for step in ("evaluate", "inspect"))]
 
@@ -159,7 +170,7 @@ def _epochs(files: RunResults) -> str:
 SUMMARY_ROWS: list[tuple[str, Callable[[RunResults], str]]] = [
     ("Write-up experiment", lambda f: p.title if (p := matching_preset(f.config)) else "none"),
     ("Classes", lambda f: str(f.config.classes)),
-    ("Augmentation", lambda f: "yes" if f.config.augment else "no"),
+    ("Augmentation", lambda f: augmentation_text(f.config)),
     ("Dropout", lambda f: f"{f.config.dropout:g}" if f.config.dropout else "none"),
     ("Batch norm", lambda f: "yes" if f.config.batch_norm else "no"),
     ("Epochs", _epochs),
