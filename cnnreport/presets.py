@@ -55,7 +55,14 @@ TUNED = Recipe(
     "tuned",
     "Tuned recipe: same family, better training",
     ExperimentConfig(
-        batch_norm=True, widths=(14, 8, 12), batch_size=64, lr=0.01, schedule="onecycle", epochs=15, ema=0.999
+        batch_norm=True,
+        widths=(14, 8, 12),
+        batch_size=64,
+        lr=0.01,
+        schedule="onecycle",
+        epochs=15,
+        ema=0.999,
+        weight_decay=0.05,
     ),
 )
 CHOOSABLE: dict[str, Recipe] = {**PRESETS, TUNED.id: TUNED}  # what --preset accepts

@@ -60,7 +60,14 @@ def test_tuned_runs_on_another_dataset_are_named_after_it() -> None:
 
 def test_each_ablation_puts_back_exactly_one_ingredient() -> None:
     removed = {i.id: without(i) for i in used_ingredients()}
-    assert set(removed) == {"schedule", "batchnorm", "widths", "batchsize", "ema"}  # what the preset uses now
+    assert set(removed) == {
+        "schedule",
+        "batchnorm",
+        "widths",
+        "batchsize",
+        "weightdecay",
+        "ema",
+    }  # what the preset uses now
     assert removed["schedule"].schedule == "constant" and removed["schedule"].lr == 0.001
     assert removed["batchnorm"] == TUNED.config.replace(batch_norm=False)
     assert removed["widths"] == TUNED.config.replace(widths=(16, 8, 4))
