@@ -224,6 +224,20 @@ def test_the_weight_average_moves_by_one_minus_decay_and_copies_counters() -> No
     assert not any(p.requires_grad for p in average.model.parameters())
 
 
+def test_rotate_and_shift_reach_training_and_repeat_exactly(data_dir: Path) -> None:
+    data = load_study_data(data_dir, "mnist", 10, limit=200)
+    normalization = normalization_of(data.train_images)
+
+    def epoch_loss(config: ExperimentConfig) -> float:
+        torch.manual_seed(0)
+        model = build_model(config)
+        return train_one_epoch(model, make_optimizer(model, config, CPU), data, config, 1, normalization)["train_loss"]
+
+    plain = epoch_loss(ExperimentConfig(epochs=1))
+    moved = epoch_loss(ExperimentConfig(epochs=1, rotate=30, shift=0.2))
+    assert moved != plain and moved == epoch_loss(ExperimentConfig(epochs=1, rotate=30, shift=0.2))
+
+
 def test_an_ema_run_scores_and_saves_the_average(tmp_path: Path, data_dir: Path) -> None:
     config = ExperimentConfig(epochs=2, batch_norm=True, ema=0.9, limit=300)
     run = create_run(tmp_path, "ema")
