@@ -140,13 +140,15 @@ def test_widths_change_the_parameter_count_as_computed_by_hand() -> None:
 
 def test_new_options_are_recorded_and_named_only_when_not_default(tmp_path: Path, data_dir: Path) -> None:
     args = ["--schedule", "cosine", "--label-smoothing", "0.1", "--weight-decay", "0.001", "--widths", "8,8,8"]
+    args += ["--rotate", "6", "--shift", "0.05"]
     result = invoke("train", *args, "--validation", "100", "--epochs", "1", "--limit", "300", "--threads", "1",
                     "--runs-dir", tmp_path, "--data-dir", data_dir)  # fmt: skip
     assert result.exit_code == 0, result.output
-    name = "mnist10-e1-cosine-ls0.1-wd0.001-w8x8x8-val100-limit300"
+    name = "mnist10-e1-cosine-ls0.1-wd0.001-w8x8x8-rot6-shift0.05-val100-limit300"
     saved = json.loads((tmp_path / name / "config.json").read_text())["config"]
     assert saved["widths"] == [8, 8, 8] and saved["schedule"] == "cosine" and saved["validation"] == 100
     assert saved["label_smoothing"] == 0.1 and saved["weight_decay"] == 0.001
+    assert saved["rotate"] == 6 and saved["shift"] == 0.05
     assert default_run_name(ExperimentConfig()) == "mnist10"  # defaults add nothing to the name
 
 
