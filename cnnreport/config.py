@@ -156,7 +156,7 @@ class ExperimentConfig:
             (not 0.0 <= self.rotate <= ROTATE_MAX, f"--rotate must be in [0, {ROTATE_MAX:g}], not {self.rotate}"),
             (not 0.0 <= self.shift <= SHIFT_MAX, f"--shift must be in [0, {SHIFT_MAX:g}], not {self.shift}"),
             (
-                self.augment and bool(self.rotate or self.shift),
+                self.augment and self.mild_augment,
                 "--rotate/--shift set a milder augmentation than --augment's; use one or the other",
             ),
             (
@@ -173,6 +173,11 @@ class ExperimentConfig:
         available = (self.limit or TRAIN_IMAGES) - self.validation
         if self.validation > 0 and available < self.batch_size:
             raise BadInput(f"--validation {self.validation} leaves {available} training images, less than one batch")
+
+    @property
+    def mild_augment(self) -> bool:
+        """Whether --rotate/--shift ask for the milder augmentation (never together with --augment)."""
+        return bool(self.rotate or self.shift)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -70,7 +70,7 @@ def relative_cost(config: ExperimentConfig) -> float:
 
     Starting the costliest jobs first keeps parallel workers evenly busy to the end.
     """
-    augmented = config.augment or bool(config.rotate or config.shift)
+    augmented = config.augment or config.mild_augment
     return config.epochs * (1 + 0.15 * augmented + 0.2 * config.batch_norm)
 
 

@@ -52,7 +52,7 @@ def ranges_of(config: ExperimentConfig) -> Ranges | None:
     """The augmentation a run trains with: the write-up's (--augment), --rotate/--shift's, or none."""
     if config.augment:
         return WRITEUP_RANGES
-    if config.rotate or config.shift:
+    if config.mild_augment:
         return Ranges(degrees=config.rotate, translate=config.shift, brightness=0.0)
     return None
 

@@ -29,7 +29,7 @@ def augmentation_text(config: ExperimentConfig) -> str:
     """yes (the write-up's), the --rotate/--shift ranges, or no."""
     if config.augment:
         return "yes"
-    if config.rotate or config.shift:
+    if config.mild_augment:
         return f"rotation ±{config.rotate:g}°, shift ±{100 * config.shift:g} %"
     return "no"
 
