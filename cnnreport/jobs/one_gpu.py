@@ -23,7 +23,7 @@ def run_on_one_gpu(jobs: list[Job], settings: Settings, processes: int, on_updat
     """Prepare every job here, in order; hand each finished one to a worker for its report part."""
     outcome = Outcome()
     pending: dict[Future[RunPart], str] = {}
-    with worker_pool(processes) as (pool, updates):  # spawned: no copy of this CUDA context
+    with worker_pool(processes, settings.threads) as (pool, updates):  # spawned: no copy of this CUDA context
         for job in jobs:
             part = _prepare(job, settings, updates, on_update, outcome)
             if part is not None:

@@ -206,7 +206,7 @@ def run_all(
         return run_on_one_gpu(jobs, settings, processes, on_update)
     if processes == 1:
         return _run_inline(jobs, settings, on_update, work)
-    with worker_pool(processes) as (pool, updates):
+    with worker_pool(processes, settings.threads) as (pool, updates):
         pending = {pool.submit(reporting, work, job, settings): job.name for job in jobs}
         return collect(pending, updates, on_update)
 

@@ -78,8 +78,15 @@ def test_captured_steps_give_the_eager_steps_losses(data: StudyData, options: di
         graphed.graph.replay()
         eager.indexed_step()
     assert graphed.loss_sum.item() == pytest.approx(eager.loss_sum.item(), rel=1e-4)
-    for key, value in eager.model.state_dict().items():
-        torch.testing.assert_close(graphed.model.state_dict()[key], value, rtol=1e-3, atol=1e-5)
+    assert all(int(graphed.optimizer.state[p]["step"]) == 20 for p in graphed.model.parameters())
+    # Adam divides by the root of each gradient's running square, so where a gradient is near zero
+    # the rounding of another cuDNN kernel can tip an update either way: at most about one step
+    # of size lr, where a replay that skipped or repeated steps would be off by many. A
+    # convolution's bias before batch norm has a zero gradient up to rounding, so Adam walks it
+    # at random on both paths: it carries no signal (nor do the running means that absorb it).
+    for name, value in eager.model.named_parameters():
+        if not (config.batch_norm and name.startswith("conv") and name.endswith(".bias")):
+            torch.testing.assert_close(graphed.model.get_parameter(name), value, rtol=1e-3, atol=config.lr)
 
 
 def test_whole_graphed_epochs_match_eager_ones_remainder_included(data: StudyData) -> None:
@@ -88,4 +95,5 @@ def test_whole_graphed_epochs_match_eager_ones_remainder_included(data: StudyDat
     for epoch in (1, 2):
         got, expected = graphed(epoch), eager(epoch)
         assert got["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-3)
-        assert got["train_accuracy"] == pytest.approx(expected["train_accuracy"], abs=2 / LIMIT)
+        # Rounding differences tip a few borderline predictions as training goes on.
+        assert got["train_accuracy"] == pytest.approx(expected["train_accuracy"], abs=0.02)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnreport.config import ExperimentConfig
+from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.train import train_run
 from cnnreport.storage.rundir import RunDir, create_run
 from tests.gpu.conftest import needs_cuda
@@ -25,12 +26,14 @@ def final_accuracy(tmp_path: Path, data_dir: Path, name: str, config: Experiment
     return metrics[-1]["test_accuracy"]
 
 
-def test_graphed_and_eager_runs_of_a_seed_agree_within_the_seed_spread(tmp_path: Path, gpu_data_dir: Path) -> None:
-    config = ExperimentConfig(epochs=2, limit=6000, augment=True, dropout=0.3)
+def test_graphed_and_eager_runs_agree_within_the_seed_spread(tmp_path: Path, gpu_data_dir: Path) -> None:
+    # The paths draw their shuffles and augmentations from different generators (the graphed
+    # one on the GPU), so a seed is a different sample on each: compare the three seeds' means.
+    config = ExperimentConfig(epochs=3, limit=12000, augment=True, dropout=0.3)
     eager = [final_accuracy(tmp_path, gpu_data_dir, f"eager{s}", config.replace(seed=s), False) for s in range(3)]
-    graphed = final_accuracy(tmp_path, gpu_data_dir, "graphed0", config, True)
-    spread = max(eager) - min(eager)
-    assert abs(graphed - eager[0]) <= max(spread, 0.005), (graphed, eager)
+    graphed = [final_accuracy(tmp_path, gpu_data_dir, f"graphed{s}", config.replace(seed=s), True) for s in range(3)]
+    spread = max(max(eager) - min(eager), max(graphed) - min(graphed))
+    assert abs(sum(graphed) / 3 - sum(eager) / 3) <= max(spread, 0.005), (graphed, eager)
 
 
 def test_an_interrupted_graphed_run_resumes_to_nearly_the_uninterrupted_result(
@@ -65,7 +68,7 @@ def test_a_killed_training_process_resumes_with_resume(tmp_path: Path, gpu_data_
     process.send_signal(how)
     process.wait(timeout=60)
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), log.read_text()
-    done = run.load_checkpoint()["epoch"]
+    done = load_checkpoint(run)["epoch"]
     assert 1 <= done < 20
     result = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
