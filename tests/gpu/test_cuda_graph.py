@@ -72,6 +72,7 @@ def test_captured_steps_give_the_eager_steps_losses(data: StudyData, options: di
     config = ExperimentConfig(limit=LIMIT, **options)
     graphed, eager = device_epochs(data, config, True), device_epochs(data, config, False)
     graphed.graph = graphed.capture_step()
+    initial = {name: p.detach().clone() for name, p in eager.model.named_parameters()}
     for epochs in (graphed, eager):
         epochs.start_epoch(1)  # the same seed: the same shuffle on the device
     for _ in range(20):
@@ -79,14 +80,18 @@ def test_captured_steps_give_the_eager_steps_losses(data: StudyData, options: di
         eager.indexed_step()
     assert graphed.loss_sum.item() == pytest.approx(eager.loss_sum.item(), rel=1e-4)
     assert all(int(graphed.optimizer.state[p]["step"]) == 20 for p in graphed.model.parameters())
-    # Adam divides by the root of each gradient's running square, so where a gradient is near zero
-    # the rounding of another cuDNN kernel can tip an update either way: at most about one step
-    # of size lr, where a replay that skipped or repeated steps would be off by many. A
-    # convolution's bias before batch norm has a zero gradient up to rounding, so Adam walks it
-    # at random on both paths: it carries no signal (nor do the running means that absorb it).
+    # Adam divides by the root of each gradient's running square, so where a gradient is near
+    # zero the rounding of another cuDNN kernel can tip an update (measured on an H200: one weight
+    # in 3,200 ended 1.15 lr apart). So each tensor's distance between the paths is compared to how
+    # far training moved it: skipping one step in twenty puts tensors 7-66 % of their travel apart
+    # (measured on the CPU), a replay that repeats a batch or drops a step every time far more.
+    # A convolution's bias before batch norm has a zero gradient up to rounding, so Adam walks it
+    # at random on both paths: it carries no signal.
     for name, value in eager.model.named_parameters():
-        if not (config.batch_norm and name.startswith("conv") and name.endswith(".bias")):
-            torch.testing.assert_close(graphed.model.get_parameter(name), value, rtol=1e-3, atol=config.lr)
+        if config.batch_norm and name.startswith("conv") and name.endswith(".bias"):
+            continue
+        apart = (graphed.model.get_parameter(name) - value).norm()
+        assert apart <= 0.05 * (value - initial[name]).norm(), name
 
 
 def test_whole_graphed_epochs_match_eager_ones_remainder_included(data: StudyData) -> None:
