@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from cnnreport.ablation import parameter_count
 from cnnreport.config import ExperimentConfig
 from cnnreport.jobs.evaluate import evaluate_run
-from cnnreport.ml.averaging import WeightAverage
+from cnnreport.ml.averaging import PAST_WARM_UP, WeightAverage
 from cnnreport.ml.checkpoint import load_checkpoint
 from cnnreport.ml.data import load_split, load_study_data, normalization_of, to_unit_float
 from cnnreport.ml.model import build_model
@@ -210,7 +210,7 @@ def test_help_shows_the_new_options() -> None:
 def test_the_weight_average_moves_by_one_minus_decay_and_copies_counters() -> None:
     torch.manual_seed(0)
     model = build_model(ExperimentConfig(batch_norm=True))
-    average = WeightAverage(model, decay=0.75)
+    average = WeightAverage(model, decay=0.75, updates=PAST_WARM_UP)
     before = {k: v.clone() for k, v in average.model.state_dict().items()}
     with torch.no_grad():
         for parameter in model.parameters():
@@ -224,6 +224,35 @@ def test_the_weight_average_moves_by_one_minus_decay_and_copies_counters() -> No
         else:
             assert torch.equal(value, live[key]), key  # num_batches_tracked: copied
     assert not any(p.requires_grad for p in average.model.parameters())
+
+
+def test_the_average_starts_with_a_smaller_decay_and_reaches_the_asked_one() -> None:
+    model = build_model(ExperimentConfig())
+    average = WeightAverage(model, decay=0.999)
+    assert average.current_decay() == pytest.approx(0.1)  # (1 + 0) / (10 + 0): mostly the first weights seen
+    initial = average.model.conv1.weight.clone()
+    with torch.no_grad():
+        model.conv1.weight.add_(1.0)
+    average.update(model)
+    assert torch.allclose(average.model.conv1.weight, 0.1 * initial + 0.9 * model.conv1.weight)
+    assert average.updates == 1 and average.current_decay() == pytest.approx(2 / 11)
+    assert WeightAverage(model, decay=0.999, updates=8989).current_decay() < 0.999
+    assert WeightAverage(model, decay=0.999, updates=8991).current_decay() == 0.999
+    assert WeightAverage(model, decay=0.5, updates=10).current_decay() == 0.5
+
+
+def test_a_short_run_with_a_slow_average_scores_its_training_not_its_initial_weights(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    # 100 steps: without the warm-up, a 0.999 average would still be 90 % the random initial
+    # weights and score at chance (measured: 10 %, against 100 % for the trained weights).
+    def accuracy(ema: float) -> float:
+        config = ExperimentConfig(epochs=5, ema=ema)
+        return train_run(create_run(tmp_path, f"ema{ema}"), config, data_dir=data_dir, threads=1)[-1]["test_accuracy"]
+
+    plain = accuracy(0.0)
+    assert plain > 0.5  # far above chance, or the comparison could not tell
+    assert accuracy(0.999) >= plain - 0.1
 
 
 def test_rotate_and_shift_reach_training_and_repeat_exactly(data_dir: Path) -> None:

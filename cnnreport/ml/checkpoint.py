@@ -68,6 +68,9 @@ def _check_fields(path: Path, state: dict[str, Any]) -> None:
         raise RunError(f"{path}: checkpoint's epoch {state['epoch']} disagrees with its metrics")
     if not isinstance(state.get("scheduler", {}), dict):  # absent: constant LR, or saved before schedules
         raise RunError(f"{path}: checkpoint's 'scheduler' is not a dict")
+    updates = state.get("average_updates", 0)  # absent: no --ema, or saved before its warm-up
+    if not isinstance(updates, int) or isinstance(updates, bool) or updates < 0:
+        raise RunError(f"{path}: checkpoint's 'average_updates' is not a count")
     if len(state["normalization"]) != 2 or not all(is_number(v) for v in state["normalization"]):
         raise RunError(f"{path}: checkpoint's 'normalization' is not a (mean, std) pair")
     mean, std = state["normalization"]

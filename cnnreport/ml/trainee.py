@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.ml.averaging import WeightAverage
+from cnnreport.ml.averaging import PAST_WARM_UP, WeightAverage
 from cnnreport.ml.model import build_model
 from cnnreport.ml.recipe import Scheduler, make_optimizer, make_scheduler
 
@@ -43,6 +43,7 @@ class Trainee:
         return {
             "model": _weights(self.scored),  # what evaluate, inspect and report load
             **({"trained_model": _weights(self.model)} if self.average is not None else {}),
+            **({"average_updates": self.average.updates} if self.average is not None else {}),
             "optimizer": self.optimizer.state_dict(),
             **({"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}),
         }
@@ -52,6 +53,8 @@ class Trainee:
         if self.average is not None:
             self.average.model.load_state_dict(state["model"])
             self.model.load_state_dict(state["trained_model"])
+            # A checkpoint from before the warm-up existed averaged without one: resume it so.
+            self.average.updates = int(state.get("average_updates", PAST_WARM_UP))
         else:
             self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -76,6 +76,7 @@ DAMAGE: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     ),
     "an epoch without metrics": (lambda s: s | {"metrics": []}, "disagrees with its metrics"),
     "metrics without losses": (lambda s: s | {"metrics": [{"epoch": 1}] * s["epoch"]}, "need numbers"),
+    "a negative count of average updates": (lambda s: s | {"average_updates": -1}, "'average_updates' is not a count"),
     "a list, not a dict": (lambda s: [s], "not a cnnreport checkpoint"),
     "cut short": (None, "unreadable checkpoint"),
 }
