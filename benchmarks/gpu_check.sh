@@ -6,8 +6,9 @@
 # Usage: benchmarks/gpu_check.sh TORCHINFO_WHEEL [MORE_WHEELS...]
 #   The machine has no network: torchinfo (and pytest, if it lacks it) come as wheels, installed
 #   with pip --no-index into a folder of their own. $PYTHON picks the interpreter (default: python3,
-#   the one that holds torch on a GPU image). MNIST is read from $CNNREPORT_DATA_DIR (default: ./data), torchvision layout
-#   or flat. Outputs go under $OUT when set (else ./gpu-check-out); the exit status is 1 if any step failed.
+#   the one that holds torch on a GPU image). MNIST is read from $CNNREPORT_DATA_DIR (default:
+#   ./data), torchvision layout or flat. Outputs go under $OUT when set (else ./gpu-check-out);
+#   the exit status is 1 if any step failed.
 set -uo pipefail
 if [ $# -lt 1 ]; then
     echo "usage: benchmarks/gpu_check.sh TORCHINFO_WHEEL [MORE_WHEELS...]" >&2

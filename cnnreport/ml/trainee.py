@@ -42,8 +42,11 @@ class Trainee:
         """Weights and optimizer (and schedule) state; with --ema the trained weights ride beside the average."""
         return {
             "model": _weights(self.scored),  # what evaluate, inspect and report load
-            **({"trained_model": _weights(self.model)} if self.average is not None else {}),
-            **({"average_updates": self.average.updates} if self.average is not None else {}),
+            **(
+                {"trained_model": _weights(self.model), "average_updates": self.average.updates}
+                if self.average is not None
+                else {}
+            ),
             "optimizer": self.optimizer.state_dict(),
             **({"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}),
         }
