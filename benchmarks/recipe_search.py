@@ -30,7 +30,7 @@ from torch import nn
 
 from cnnreport.config import ExperimentConfig
 from cnnreport.ml.augment import AffineParams, apply
-from cnnreport.ml.averaging import WeightAverage
+from cnnreport.ml.averaging import PAST_WARM_UP, WeightAverage
 from cnnreport.ml.data import batches, load_study_data, normalization_of
 from cnnreport.ml.model import build_model
 
@@ -108,7 +108,8 @@ def search(name: str, data_dir: Path, seed: int) -> dict[str, object]:
     torch.manual_seed(seed)
     model = build_model(ExperimentConfig(batch_norm=True, widths=candidate.widths))
     model = model.to(memory_format=torch.channels_last)
-    average = WeightAverage(model, EMA_DECAY)
+    # As the recorded rounds ran, before --ema had its warm-up: so they repeat exactly.
+    average = WeightAverage(model, EMA_DECAY, updates=PAST_WARM_UP)
     optimizer = make_optimizer(model, candidate)
     steps = EPOCHS * math.ceil(len(train_y) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=candidate.peak_lr, total_steps=steps)
