@@ -6,11 +6,11 @@ Every candidate also keeps a moving average of its weights (decay 0.999, as `--e
 scored beside the trained weights, so one training shows what the average adds.
 One line of JSON per candidate and seed: parameters, validation accuracy per epoch, seconds.
 
-    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 and 3
+    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 to 4
     python benchmarks/recipe_search.py --only w14-8-12 --seeds 1                  # one candidate
 
 Round 1 (one seed) ran with fused Adam and four random draws per augmented image (commit
-bcb7481); rounds 2 and 3 with this version. Either way the differences between candidates, not
+bcb7481); rounds 2 to 4 with this version. Either way the differences between candidates, not
 the digits, are what carries over. The augmentation here draws rotation and shift as
 `train --rotate D --shift F` does (uniform, brightness untouched), from its own stream of draws.
 """
@@ -77,6 +77,13 @@ CANDIDATES: dict[str, Candidate] = {
     "w14-8-12-aug8-ls0.1": Candidate(W, augmentation=AUG8, smoothing=0.1),
     "w14-8-12-sgd": Candidate(W, peak_lr=0.1, weight_decay=5e-4, optimizer="sgd"),
     "w14-8-12-aug8-sgd": Candidate(W, peak_lr=0.1, augmentation=AUG8, weight_decay=5e-4, optimizer="sgd"),
+    # round 4: three seeds; round 3's choice with one value moved a step either way
+    "w14-8-12-wd0.1": Candidate(W, weight_decay=0.1),
+    "w14-8-12-wd0.2": Candidate(W, weight_decay=0.2),
+    "w14-8-12-wd0.05-lr0.005": Candidate(W, peak_lr=0.005, weight_decay=0.05),
+    "w14-8-12-wd0.05-lr0.02": Candidate(W, peak_lr=0.02, weight_decay=0.05),
+    "w14-8-12-wd0.05-b32": Candidate(W, batch_size=32, weight_decay=0.05),
+    "w14-8-12-wd0.05-b128": Candidate(W, batch_size=128, weight_decay=0.05),
 }
 
 
