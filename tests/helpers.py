@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,11 @@ REAL_MNIST = Path(os.environ.get("CNNREPORT_DATA_DIR", "../shared/data"))
 def invoke(*args: object):
     """Run the CLI in-process and return the click Result."""
     return runner.invoke(app, [str(a) for a in args])
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees of an HTML fragment: tags dropped, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 @pytest.hookimpl(hookwrapper=True)

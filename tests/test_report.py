@@ -161,7 +161,7 @@ def test_runs_with_missing_pieces_still_appear(runs_copy: Path, tmp_path: Path, 
     html = build(runs)
     document = Document(html)
     assert {"run-1-crashed", "run-2-tiny10", "run-3-tiny4"} <= document.ids
-    assert "evaluation.json (run `cnnreport evaluate tiny4` to make it)" in html
+    assert "evaluation.json (run <code>cnnreport evaluate tiny4</code> to make it)" in html
     assert "Training failed: out of memory" in html
     assert "metrics.json (no epoch was saved" in html
     assert all(f"run-1-crashed-{section}" in document.ids for section in SECTIONS)
@@ -259,6 +259,15 @@ CELLS += [("{0,6}", False), ("none", False), ("7 → 1", False)]
 @pytest.mark.parametrize(("cell", "numeric"), CELLS)
 def test_numbers_are_recognised_for_right_alignment(cell: str, numeric: bool):
     assert format.is_numeric(cell) is numeric
+
+
+def test_prose_keeps_hyphenated_words_whole_turns_backquotes_into_code_and_escapes():
+    html = str(format.prose("one seed (reproduce --seeds 3); `cnnreport train --classes 4` <b>x-y</b>"))
+    assert '(reproduce <span class="word">--seeds</span> 3)' in html
+    assert '<code>cnnreport train <span class="word">--classes</span> 4</code>' in html
+    assert '<span class="word">&lt;b&gt;x-y&lt;/b&gt;</span>' in html and "<b>" not in html
+    too_long = "a" * format.LONGEST_WHOLE_WORD + "-b"  # would not fit a phone's line: may wrap
+    assert str(format.prose(f"x {too_long}\ny")) == f"x {too_long}\ny"
 
 
 def test_anchors_are_unique_and_url_safe():

@@ -1,4 +1,4 @@
-"""How the report writes numbers: one module, also registered as the templates' Jinja filters.
+"""How the report writes numbers and prose: one module, also registered as the templates' Jinja filters.
 
 Percentages are written one way everywhere, "98.27 %" (a space before the unit, as for pp,
 s and MB); differences of two accuracies in signed percentage points, "+0.12 pp".
@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 import jinja2
+from markupsafe import Markup
 
 from cnnreport.analyses.seeds import Spread
 
@@ -61,7 +62,34 @@ def is_numeric(text: object) -> bool:
     return bool(NUMBER.match(str(text).strip()))
 
 
+LONGEST_WHOLE_WORD = 30  # characters; a longer word may still wrap, or it would not fit a phone
+
+
+def prose(text: object) -> Markup:
+    """Escaped text in which a line does not break inside a hyphenated word, and `...` is code.
+
+    Browsers may wrap after any hyphen, which splits "--seeds" into "-" and "-seeds" at a line
+    end, so each word that holds one is kept whole (CSS class "word"); lines still break between
+    words. The backquotes the sections put around commands become <code>.
+    """
+    pieces = re.split(r"`([^`]*)`", str(text))  # odd indexes: what stood between backquotes
+    return Markup("").join(
+        Markup("<code>{}</code>").format(_whole_words(piece)) if index % 2 else _whole_words(piece)
+        for index, piece in enumerate(pieces)
+    )
+
+
+def _whole_words(text: str) -> Markup:
+    return Markup("").join(
+        Markup('<span class="word">{}</span>').format(word)
+        if "-" in word and len(word) <= LONGEST_WHOLE_WORD
+        else Markup.escape(word)
+        for word in re.split(r"(\s+)", text)
+        if word
+    )
+
+
 def register(environment: jinja2.Environment) -> None:
-    """Make these the templates' filters (percent, points, duration) and the `numeric` test."""
-    environment.filters.update(percent=percent, points=points, duration=duration)
+    """Make these the templates' filters (percent, points, duration, prose) and the `numeric` test."""
+    environment.filters.update(percent=percent, points=points, duration=duration, prose=prose)
     environment.tests["numeric"] = is_numeric

@@ -46,6 +46,17 @@ def test_report_fits_a_phone_screen(open_page, browser_report: Path, tmp_path: P
     assert opened.errors == []
 
 
+def test_no_option_splits_at_a_line_end_on_a_phone(open_page, browser_report: Path):
+    page = open_page(browser_report, width=PHONE_WIDTH).page
+    lines_per_word = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.word'), w => [w.textContent, w.getClientRects().length])"
+    )
+    assert len(lines_per_word) > 100  # the commands alone hold dozens of options
+    assert [word for word, lines in lines_per_word if lines != 1] == []
+    commands = page.evaluate("() => document.querySelector('pre').innerText")
+    assert commands.startswith("cnnreport train --dataset mnist --classes 10")  # copies as typed
+
+
 def test_contents_links_jump_to_their_sections(open_page, browser_report: Path):
     page = open_page(browser_report).page
     missing = page.evaluate(
