@@ -270,6 +270,13 @@ def test_prose_keeps_hyphenated_words_whole_turns_backquotes_into_code_and_escap
     assert str(format.prose(f"x {too_long}\ny")) == f"x {too_long}\ny"
 
 
+def test_recorded_commands_show_as_typed_backquotes_included():
+    command = "cnnreport train --name a`b`c"
+    html = render.render([RunPart("r", "run-1", [["Recorded command", command]], [command], [])], Table("", [], []), [])
+    assert html.count('<span class="word">--name</span> a`b`c') == 2  # the commands block and the facts
+    assert "<code>b</code>" not in html
+
+
 def test_anchors_are_unique_and_url_safe():
     assert report.anchor(HOSTILE, 3) == "run-3-img-src-x-onerror-alert-1"
     assert report.anchor("<<>>", 1) == "run-1"

@@ -66,30 +66,31 @@ LONGEST_WHOLE_WORD = 30  # characters; a longer word may still wrap, or it would
 
 
 def prose(text: object) -> Markup:
-    """Escaped text in which a line does not break inside a hyphenated word, and `...` is code.
-
-    Browsers may wrap after any hyphen, which splits "--seeds" into "-" and "-seeds" at a line
-    end, so each word that holds one is kept whole (CSS class "word"); lines still break between
-    words. The backquotes the sections put around commands become <code>.
-    """
+    """A sentence the report wrote, escaped: hyphenated words kept whole, and `...` shown as code."""
     pieces = re.split(r"`([^`]*)`", str(text))  # odd indexes: what stood between backquotes
     return Markup("").join(
-        Markup("<code>{}</code>").format(_whole_words(piece)) if index % 2 else _whole_words(piece)
+        Markup("<code>{}</code>").format(whole_words(piece)) if index % 2 else whole_words(piece)
         for index, piece in enumerate(pieces)
     )
 
 
-def _whole_words(text: str) -> Markup:
+def whole_words(text: object) -> Markup:
+    """Escaped text, verbatim (a recorded command), in which a line does not break inside a word.
+
+    Browsers may wrap after any hyphen, which splits "--seeds" into "-" and "-seeds" at a line
+    end, so each word that holds one is kept whole (CSS class "word"); lines still break between
+    words.
+    """
     return Markup("").join(
         Markup('<span class="word">{}</span>').format(word)
         if "-" in word and len(word) <= LONGEST_WHOLE_WORD
         else Markup.escape(word)
-        for word in re.split(r"(\s+)", text)
+        for word in re.split(r"(\s+)", str(text))
         if word
     )
 
 
 def register(environment: jinja2.Environment) -> None:
-    """Make these the templates' filters (percent, points, duration, prose) and the `numeric` test."""
-    environment.filters.update(percent=percent, points=points, duration=duration, prose=prose)
+    """Make these the templates' filters (percent, points, duration, prose, whole_words) and the `numeric` test."""
+    environment.filters.update(percent=percent, points=points, duration=duration, prose=prose, whole_words=whole_words)
     environment.tests["numeric"] = is_numeric
