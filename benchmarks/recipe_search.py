@@ -6,11 +6,11 @@ Every candidate also keeps a moving average of its weights (decay 0.999, as `--e
 scored beside the trained weights, so one training shows what the average adds.
 One line of JSON per candidate and seed: parameters, validation accuracy per epoch, seconds.
 
-    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 to 6
+    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 to 7
     python benchmarks/recipe_search.py --only w14-8-12 --seeds 1                  # one candidate
 
 Round 1 (one seed) ran with fused Adam and four random draws per augmented image (commit
-bcb7481); rounds 2 to 6 with this version. Either way the differences between candidates, not
+bcb7481); rounds 2 to 7 with this version. Either way the differences between candidates, not
 the digits, are what carries over. The augmentation here draws rotation and shift as
 `train --rotate D --shift F` does (uniform, brightness untouched), from its own stream of draws.
 """
@@ -50,6 +50,7 @@ class Candidate(NamedTuple):
     weight_decay: float = 0.0  # AdamW's (Adam) or L2 (SGD)
     optimizer: str = "adam"  # or "sgd": Nesterov momentum 0.9, cycled 0.85-0.95 by one-cycle
     schedule: str = "onecycle"  # or "cosine": from peak_lr down to 0, as `--schedule cosine`
+    decay_norms: bool = True  # False: weight decay on conv and linear weights only, not biases or batch norm
 
 
 W = (14, 8, 12)
@@ -93,6 +94,10 @@ CANDIDATES: dict[str, Candidate] = {
     "w12-8-16-wd0.05": Candidate((12, 8, 16), weight_decay=0.05),
     "w16-8-8-wd0.05": Candidate((16, 8, 8), weight_decay=0.05),
     "w11-8-19-wd0.05": Candidate((11, 8, 19), weight_decay=0.05),
+    # round 7: three seeds; weight decay on the conv and linear weights only, as AdamW is usually run
+    "w14-8-12-wd0.05-weights": Candidate(W, weight_decay=0.05, decay_norms=False),
+    "w14-8-12-wd0.1-weights": Candidate(W, weight_decay=0.1, decay_norms=False),
+    "w14-8-12-wd0.2-weights": Candidate(W, weight_decay=0.2, decay_norms=False),
 }
 
 
@@ -101,6 +106,11 @@ def make_optimizer(model: nn.Module, candidate: Candidate) -> torch.optim.Optimi
     lr, decay = candidate.peak_lr, candidate.weight_decay
     if candidate.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
+    if decay and not candidate.decay_norms:
+        weights = [p for p in model.parameters() if p.dim() > 1]  # kernels and the output matrix
+        rest = [p for p in model.parameters() if p.dim() <= 1]  # biases, batch norm's scale and shift
+        groups = [{"params": weights}, {"params": rest, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=decay)
     if decay:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
     return torch.optim.Adam(model.parameters(), lr=lr)
