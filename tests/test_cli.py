@@ -18,7 +18,7 @@ from cnnreport.ml.inference import predict
 from cnnreport.ml.model import load_model
 from cnnreport.presets import PRESETS
 from cnnreport.storage.rundir import RunDir
-from tests.helpers import invoke
+from tests.helpers import invoke, runner
 from tests.idx_files import idx_bytes, write_dataset
 
 
@@ -179,7 +179,7 @@ def test_evaluate_on_another_dataset(tmp_path: Path, trained_runs: Path) -> None
     assert saved["dataset"] == "fashion-mnist"
 
 
-COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"]]
+COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"], ["sweep"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cnnreport")
@@ -193,3 +193,13 @@ def test_every_command_has_help_listing_its_options(command: list[str]) -> None:
     for param in click_command.params:
         for option in [*param.opts, *param.secondary_opts] if param.param_type_name == "option" else []:
             assert option in result.stdout, option
+
+
+def test_the_command_list_shows_each_summary_whole() -> None:
+    """`cnnreport --help` on an 80-column terminal: each command's first sentence, never cut to "..."."""
+    result = runner.invoke(app, ["--help"], terminal_width=80)
+    listed = result.stdout.split("Commands:")[1]
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        summary = command.help.split(".")[0]  # the first sentence
+        assert f"{name} " in listed and summary in " ".join(listed.split()), name
+    assert "..." not in listed

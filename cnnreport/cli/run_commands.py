@@ -109,7 +109,7 @@ def train(
         bool, typer.Option("--cuda-graph/--no-cuda-graph", help="On CUDA, replay each step from one CUDA graph.")
     ] = True,
 ) -> None:
-    """Train one experiment into a run directory (checkpoint after every epoch)."""
+    """Train one experiment into a run directory. A checkpoint is saved after every epoch."""
     with user_errors():
         from cnnreport.ml.data import default_data_dir
         from cnnreport.ml.train import train_run
@@ -152,7 +152,7 @@ def evaluate(
     device: DeviceOption = "cpu",
     as_json: JsonOption = False,
 ) -> None:
-    """Evaluate a run on clean train and test data; save predictions, features, metrics."""
+    """Score a run on clean train and test data. Saves predictions, features and metrics."""
     with user_errors():
         from cnnreport.jobs.evaluate import evaluate_run
         from cnnreport.ml.data import default_data_dir
@@ -178,7 +178,10 @@ def inspect_command(
     dataset: DatasetOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Architecture table; for a run, also save one image's layer outputs and activation maps."""
+    """Show the architecture; for a run, save layer outputs and maps.
+
+    For a run, one test image's output of every layer and its activation maps are saved in the run.
+    """
     with user_errors():
         from cnnreport.analyses.anatomy import untrained_architecture
         from cnnreport.jobs.inspection import inspect_run

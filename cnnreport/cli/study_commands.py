@@ -57,7 +57,10 @@ def reproduce(
     device: DeviceOption = "auto",
     ray: RayOption = None,
 ) -> None:
-    """Run the write-up's five experiments (and, if asked, the tuned recipe), skipping finished work; then report."""
+    """Run the write-up's five experiments, then render the report.
+
+    With --with-tuned or --ablation, also the tuned recipe. Finished work is skipped.
+    """
     with user_errors():
         from cnnreport.jobs import sweep_run
         from cnnreport.jobs.reproduce import Settings, plan, run_all, uses_one_gpu
@@ -120,7 +123,7 @@ def report(
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Turn run directories into one self-contained HTML report (never trains)."""
+    """Render run directories as one self-contained HTML report. Never trains."""
     with user_errors():
         from cnnreport.report.build import select_runs
         from cnnreport.storage.rundir import list_runs
@@ -158,7 +161,7 @@ def sweep(
     data_dir: DataDirOption = None,
     device: DeviceOption = "auto",
 ) -> None:
-    """Train a grid of train options times seeds (skipping finished runs), locally or on a Ray cluster."""
+    """Train a grid of train options times seeds, here or on Ray. Finished runs are skipped."""
     with user_errors(SWEEP_INTERRUPTED):
         from cnnreport.jobs import sweep_run
         from cnnreport.jobs.sweep import build_spec, write_sweep_file
