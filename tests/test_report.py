@@ -253,12 +253,18 @@ def test_output_is_written_atomically_and_readable(runs_copy: Path, tmp_path: Pa
 
 
 CELLS = [("4,470", True), ("98.27 %", True), ("+0.12 pp", True), ("0.2 s", True), ("2 min 05 s", True)]
-CELLS += [("{0,6}", False), ("none", False), ("7 → 1", False)]
+CELLS += [("99.23 ± 0.03 % (n=3)", True), ("0.912 ± 0.004 (n=2)", True)]
+CELLS += [("{0,6}", False), ("none", False), ("7 → 1", False), ("99.2 % ± spread", False)]
 
 
 @pytest.mark.parametrize(("cell", "numeric"), CELLS)
 def test_numbers_are_recognised_for_right_alignment(cell: str, numeric: bool):
     assert format.is_numeric(cell) is numeric
+
+
+def test_a_column_aligns_right_when_all_its_values_are_numbers():
+    rows = [["a", "4,470", "—", "+0.12 pp", "—", "yes"], ["b", "98.27 %", "0.5 s", "the write-up's", "n/a", "—"]]
+    assert format.numeric_columns(rows) == {1, 2}  # not a mixed column, nor one of dashes only
 
 
 def test_prose_keeps_hyphenated_words_whole_turns_backquotes_into_code_and_escapes():

@@ -15,7 +15,9 @@ from markupsafe import Markup
 from cnnreport.analyses.seeds import Spread
 
 DASH = "—"  # a value a run cannot provide (yet)
-NUMBER = re.compile(r"^[−+-]?[\d,]*\.?\d+\s*(%|pp|s|MB)?$|^\d+ min \d+ s$")
+_VALUE = r"[−+-]?[\d,]*\.?\d+"
+# A number with its unit, a duration, or a mean ± std over seeds ('99.23 ± 0.03 % (n=3)').
+NUMBER = re.compile(rf"^{_VALUE}\s*(%|pp|s|MB)?$|^\d+ min \d+ s$|^{_VALUE} ± {_VALUE}\s*(%|pp|s)? \(n=\d+\)$")
 
 
 def percent(fraction: float, digits: int = 2) -> str:
@@ -58,8 +60,18 @@ def strength(kind: str, value: float) -> str:
 
 
 def is_numeric(text: object) -> bool:
-    """Whether a table cell is a number, so the template aligns it right."""
+    """Whether a table cell is a number."""
     return bool(NUMBER.match(str(text).strip()))
+
+
+def numeric_columns(rows: list[list[str]]) -> set[int]:
+    """The columns the template aligns right: every value a number, or a dash or n/a standing for one."""
+    columns = set()
+    for index in range(max(map(len, rows), default=0)):
+        values = [row[index] for row in rows if index < len(row) and row[index] not in (DASH, "n/a")]
+        if values and all(map(is_numeric, values)):
+            columns.add(index)
+    return columns
 
 
 LONGEST_WHOLE_WORD = 30  # characters; a longer word may still wrap, or it would not fit a phone
@@ -91,6 +103,10 @@ def whole_words(text: object) -> Markup:
 
 
 def register(environment: jinja2.Environment) -> None:
-    """Make these the templates' filters (percent, points, duration, prose, whole_words) and the `numeric` test."""
-    environment.filters.update(percent=percent, points=points, duration=duration, prose=prose, whole_words=whole_words)
+    """Make these the templates' filters (percent, points, duration, prose, whole_words, numeric_columns)
+    and the `numeric` test: a number is aligned right wherever it stands, a dash in a column of numbers."""
+    environment.filters.update(
+        percent=percent, points=points, duration=duration, prose=prose, whole_words=whole_words,
+        numeric_columns=numeric_columns,
+    )  # fmt: skip
     environment.tests["numeric"] = is_numeric
