@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cnnreport.analyses.seeds import Spread
 from cnnreport.report.figures import new_figure
@@ -69,15 +69,22 @@ def efficiency_figure(points: Sequence[Point]) -> Figure:
     """Accuracy against parameters, multiply-adds and training time; error bars are ± std over seeds."""
     figure = new_figure(11, 4, layout=None)
     axes = figure.subplots(1, 3, sharey=True)
-    costs = (("params", "parameters"), ("mult_adds", "multiply-adds per image"), ("seconds", "training time (s)"))
-    for ax, (field, name) in zip(axes, costs, strict=True):
+    # (field, axis label, scale, decimals): multiply-adds in millions, or seven-digit labels collide.
+    costs = (
+        ("params", "parameters", 1, 0),
+        ("mult_adds", "multiply-adds per image (millions)", 1e-6, 2),
+        ("seconds", "training time (s)", 1, 0),
+    )
+    for ax, (field, name, scale, decimals) in zip(axes, costs, strict=True):
         for number, point in enumerate(points):
             x: Spread = getattr(point, field)
             y = point.accuracy
             style = {"fmt": "o", "color": f"C{number % 10}", "capsize": 3}
-            ax.errorbar(x.mean, y.mean * 100, xerr=x.std, yerr=y.std * 100, label=point.label, **style)
+            ax.errorbar(x.mean * scale, y.mean * 100, xerr=x.std * scale, yerr=y.std * 100, label=point.label, **style)
         ax.set(xlabel=name)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))  # no "+1.26e6" offsets
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        # Plain numbers (no "+1.26e6" offset); the default binding keeps each axis's own decimals.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos, decimals=decimals: f"{value:,.{decimals}f}"))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
     legend_below(figure, base=0.1, per_row=0.04, top=1.0)
