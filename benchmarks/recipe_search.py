@@ -6,11 +6,11 @@ Every candidate also keeps a moving average of its weights (decay 0.999, as `--e
 scored beside the trained weights, so one training shows what the average adds.
 One line of JSON per candidate and seed: parameters, validation accuracy per epoch, seconds.
 
-    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 to 7
+    python benchmarks/recipe_search.py --data-dir ../shared/data --seeds 0,1,2   # rounds 2 to 8
     python benchmarks/recipe_search.py --only w14-8-12 --seeds 1                  # one candidate
 
 Round 1 (one seed) ran with fused Adam and four random draws per augmented image (commit
-bcb7481); rounds 2 to 7 with this version. Either way the differences between candidates, not
+bcb7481); rounds 2 to 8 with this version. Either way the differences between candidates, not
 the digits, are what carries over. The augmentation here draws rotation and shift as
 `train --rotate D --shift F` does (uniform, brightness untouched), from its own stream of draws.
 """
@@ -98,6 +98,10 @@ CANDIDATES: dict[str, Candidate] = {
     "w14-8-12-wd0.05-weights": Candidate(W, weight_decay=0.05, decay_norms=False),
     "w14-8-12-wd0.1-weights": Candidate(W, weight_decay=0.1, decay_norms=False),
     "w14-8-12-wd0.2-weights": Candidate(W, weight_decay=0.2, decay_norms=False),
+    # round 8: three seeds; a wider middle convolution (every candidate with weight decay had 8)
+    "w10-10-14-wd0.05": Candidate((10, 10, 14), weight_decay=0.05),
+    "w11-10-12-wd0.05": Candidate((11, 10, 12), weight_decay=0.05),
+    "w8-12-14-wd0.05": Candidate((8, 12, 14), weight_decay=0.05),
 }
 
 
