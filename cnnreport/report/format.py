@@ -103,8 +103,11 @@ def whole_words(text: object) -> Markup:
 
 
 def register(environment: jinja2.Environment) -> None:
-    """Make these the templates' filters (percent, points, duration, prose, whole_words, numeric_columns)
-    and the `numeric` test: a number is aligned right wherever it stands, a dash in a column of numbers."""
+    """Make these the templates' filters and the `numeric` test.
+
+    A cell that is a number is aligned right wherever it stands; `numeric_columns` also aligns
+    the header, and the dashes, of a column of numbers.
+    """
     environment.filters.update(
         percent=percent, points=points, duration=duration, prose=prose, whole_words=whole_words,
         numeric_columns=numeric_columns,
