@@ -66,6 +66,17 @@ def test_contents_links_jump_to_their_sections(open_page, browser_report: Path):
     assert missing == []
 
 
+def test_contents_box_lists_runs_but_not_their_parts_until_the_sidebar(open_page, browser_report: Path):
+    """On a phone the contents sit above the report: each run's parts would push it screens down."""
+    visible_links = "() => Array.from(document.querySelectorAll('nav a')).filter(a => a.offsetParent).length"
+    top_level = "() => document.querySelectorAll('nav > ol > li').length"
+    phone = open_page(browser_report, width=PHONE_WIDTH).page
+    assert phone.evaluate(visible_links) == phone.evaluate(top_level)
+    desktop = open_page(browser_report, width=1280).page
+    assert desktop.evaluate(visible_links) == desktop.evaluate("() => document.querySelectorAll('nav a').length")
+    assert desktop.evaluate(visible_links) > desktop.evaluate(top_level)
+
+
 def test_hostile_run_name_and_command_show_as_text(open_page, browser_report: Path):
     opened = open_page(browser_report)
     page = opened.page
