@@ -146,6 +146,7 @@ def test_budget_section_compares_the_tuned_recipe_and_its_ablation(tmp_path: Pat
     rows = {row[0].split(" (")[0]: row for row in ablation.rows}
     assert rows["batch normalisation"][3:] == ["99.00 ± 0.10 % (n=3)", "-0.30 pp", "no"]
     assert rows["one-cycle schedule"][4:] == ["-0.01 pp", "yes"]
+    assert "inside the seed-to-seed spread, do not read it as real" in section.intro  # what "yes" means
     for missing in ("channel widths", "batch size"):
         assert "missing: run `cnnreport reproduce --ablation --seeds 3`" in rows[missing][1]
     assert any("--ablation" in note for note in section.notes)
