@@ -20,6 +20,7 @@ from cnnreport.report.document import RunPart, Section, Table
 from cnnreport.report.figures import embed
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog
+from cnnreport.report.sections.run import expected_params_note
 from cnnreport.report.sections.summary import match_text, summary_table
 from cnnreport.storage.rundir import RunDir
 from tests.helpers import invoke
@@ -386,3 +387,17 @@ def test_sections_only_read_the_caches_build_filled(runs_copy: Path, tmp_path: P
     caches.fill(files, tsne.TsneParams(int(SAMPLES)))  # finds the cache: writes nothing
     assert files.tsne.cached
     assert all(s.missing is None for s in catalog.writeup_sections(files, lambda _title: None))
+
+
+def test_parameter_note_says_what_makes_a_count_differ_from_the_write_ups():
+    writeup = expected_params_note(ExperimentConfig(), 4470)
+    assert writeup == "4,470 parameters matches the write-up's 4,470 for 10 classes."
+    assert expected_params_note(ExperimentConfig(batch_norm=True), 4526).endswith(
+        "differs from the write-up's 4,470 for 10 classes: batch norm adds 56."
+    )
+    assert expected_params_note(TUNED.config, 4942).endswith(
+        "batch norm adds 68; channel widths 14, 8, 12 in place of 16, 8, 4."
+    )
+    four = expected_params_note(ExperimentConfig(classes=4), 4368)
+    assert four.startswith("4,368 parameters matches the write-up's 4,368") and "by mistake" in four
+    assert expected_params_note(ExperimentConfig(), 4471).endswith("differs from the write-up's 4,470 for 10 classes.")

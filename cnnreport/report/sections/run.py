@@ -11,6 +11,7 @@ import numpy as np
 
 from cnnreport.analyses.metrics import softmax
 from cnnreport.analyses.tsne import METHOD
+from cnnreport.config import WRITEUP_WIDTHS, ExperimentConfig
 from cnnreport.report.document import Section, Table
 from cnnreport.report.figures import curves as plots
 from cnnreport.report.figures import embed, images
@@ -31,7 +32,7 @@ def architecture(files: RunResults) -> Section:
     sizes = summary["sizes_mb"]
     size_rows = [[label, f"{sizes[key]:.2f}"] for label, key in _SIZE_ROWS]
     notes = [f"{summary['mult_adds']:,} multiply-adds per image."]
-    notes += [expected_params_note(files.config.classes, summary["params_total"])]
+    notes += [expected_params_note(files.config, summary["params_total"])]
     return Section(
         "architecture", "Architecture", tables=[layers, Table("Estimated sizes", ["", "MB"], size_rows)], notes=notes
     )
@@ -50,12 +51,18 @@ _SIZE_ROWS = (
 )
 
 
-def expected_params_note(classes: int, total: int) -> str:
-    """Compare with the write-up's count, including its known slip for 4 classes."""
-    expected = 4470 if classes == 10 else 4368
+def expected_params_note(config: ExperimentConfig, total: int) -> str:
+    """Compare with the write-up's count, including its known slip for 4 classes, and say what changes it."""
+    expected = 4470 if config.classes == 10 else 4368
     verdict = "matches" if total == expected else "differs from"
-    slip = " (the write-up restated 4,470 for this network by mistake)" if classes == 4 else ""
-    return f"{total:,} parameters {verdict} the write-up's {expected:,} for {classes} classes{slip}."
+    slip = " (the write-up restated 4,470 for this network by mistake)" if config.classes == 4 else ""
+    changes = []
+    if config.batch_norm:
+        changes.append(f"batch norm adds {2 * sum(config.widths):,}")  # a scale and a shift per channel
+    if config.widths != WRITEUP_WIDTHS:
+        changes.append("channel widths {}, {}, {} in place of {}, {}, {}".format(*config.widths, *WRITEUP_WIDTHS))
+    why = f": {'; '.join(changes)}" if changes and total != expected else ""
+    return f"{total:,} parameters {verdict} the write-up's {expected:,} for {config.classes} classes{slip}{why}."
 
 
 def curves(files: RunResults) -> Section:
@@ -155,5 +162,9 @@ def tsne_section(files: RunResults) -> Section:
     alt = f"t-SNE of {p.samples:,} test images' penultimate-layer features, coloured by class: {', '.join(names)}."
     caption = f"{stated}; {METHOD}; {'read from the cache' if result.cached else 'computed now and cached'}."
     figure = plots.tsne_figure(result.coords, labels, names)
-    intro = "The 16 features feeding the output layer, embedded in 2-D; well-separated colours mean separable classes."
+    features = 4 * files.config.widths[2]  # the last convolution's channels, pooled to 2x2
+    intro = (
+        f"The {features} features feeding the output layer, embedded in 2-D; "
+        "well-separated colours mean separable classes."
+    )
     return Section("tsne", "t-SNE of the learned features", intro=intro, figures=[embed(figure, alt, caption)])
