@@ -110,13 +110,14 @@ def make_optimizer(model: nn.Module, candidate: Candidate) -> torch.optim.Optimi
     lr, decay = candidate.peak_lr, candidate.weight_decay
     if candidate.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
-    if decay and not candidate.decay_norms:
-        weights = [p for p in model.parameters() if p.dim() > 1]  # kernels and the output matrix
-        rest = [p for p in model.parameters() if p.dim() <= 1]  # biases, batch norm's scale and shift
-        groups = [{"params": weights}, {"params": rest, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=lr, weight_decay=decay)
     if decay:
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+        params: list[dict[str, object]] = [{"params": list(model.parameters())}]
+        if not candidate.decay_norms:  # decay kernels and the output matrix; spare biases and batch norm
+            params = [
+                {"params": [p for p in model.parameters() if p.dim() > 1]},
+                {"params": [p for p in model.parameters() if p.dim() <= 1], "weight_decay": 0.0},
+            ]
+        return torch.optim.AdamW(params, lr=lr, weight_decay=decay)
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 

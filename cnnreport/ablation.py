@@ -39,12 +39,21 @@ INGREDIENTS = (
 )
 
 
+def feature_count(config: ExperimentConfig) -> int:
+    """The features the output layer reads: the last convolution's channels, pooled to 2x2."""
+    return 4 * config.widths[2]
+
+
+def batch_norm_count(config: ExperimentConfig) -> int:
+    """The parameters batch norm adds: a scale and a shift per channel (0 without it)."""
+    return 2 * sum(config.widths) if config.batch_norm else 0
+
+
 def parameter_count(config: ExperimentConfig) -> int:
     """The network's parameters, counted by hand (the report must not build a torch model for it)."""
     c1, c2, c3 = config.widths
     convolutions = (1 * 7 * 7 + 1) * c1 + (c1 * 5 * 5 + 1) * c2 + (c2 * 3 * 3 + 1) * c3
-    batch_norm = 2 * (c1 + c2 + c3) if config.batch_norm else 0  # a scale and a shift per channel
-    return convolutions + batch_norm + (4 * c3 + 1) * config.classes
+    return convolutions + batch_norm_count(config) + (feature_count(config) + 1) * config.classes
 
 
 def used_ingredients(recipe: ExperimentConfig = TUNED.config) -> list[Ingredient]:

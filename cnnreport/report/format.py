@@ -15,6 +15,7 @@ from markupsafe import Markup
 from cnnreport.analyses.seeds import Spread
 
 DASH = "—"  # a value a run cannot provide (yet)
+NOT_AVAILABLE = "n/a"  # a mean over no values
 _VALUE = r"[−+-]?[\d,]*\.?\d+"
 # A number with its unit, a duration, or a mean ± std over seeds ('99.23 ± 0.03 % (n=3)').
 NUMBER = re.compile(rf"^{_VALUE}\s*(%|pp|s|MB)?$|^\d+ min \d+ s$|^{_VALUE} ± {_VALUE}\s*(%|pp|s)? \(n=\d+\)$")
@@ -39,7 +40,7 @@ def duration(seconds: float) -> str:
 def spread(value: Spread, scale: float = 100.0, digits: int = 2, unit: str = "%") -> str:
     """'98.27 %' for one value, '98.27 ± 0.12 % (n=3)' for several, 'n/a' for none."""
     if value.n == 0:
-        return "n/a"
+        return NOT_AVAILABLE
     suffix = unit and " " + unit
     if value.n == 1:
         return f"{value.mean * scale:.{digits}f}{suffix}"
@@ -68,7 +69,7 @@ def numeric_columns(rows: list[list[str]]) -> set[int]:
     """The columns the template aligns right: every value a number, or a dash or n/a standing for one."""
     columns = set()
     for index in range(max(map(len, rows), default=0)):
-        values = [row[index] for row in rows if index < len(row) and row[index] not in (DASH, "n/a")]
+        values = [row[index] for row in rows if index < len(row) and row[index] not in (DASH, NOT_AVAILABLE)]
         if values and all(map(is_numeric, values)):
             columns.add(index)
     return columns

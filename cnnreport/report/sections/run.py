@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnreport.ablation import batch_norm_count, feature_count
 from cnnreport.analyses.metrics import softmax
 from cnnreport.analyses.tsne import METHOD
 from cnnreport.config import WRITEUP_WIDTHS, ExperimentConfig
@@ -58,7 +59,7 @@ def expected_params_note(config: ExperimentConfig, total: int) -> str:
     slip = " (the write-up restated 4,470 for this network by mistake)" if config.classes == 4 else ""
     changes = []
     if config.batch_norm:
-        changes.append(f"batch norm adds {2 * sum(config.widths):,}")  # a scale and a shift per channel
+        changes.append(f"batch norm adds {batch_norm_count(config):,}")
     if config.widths != WRITEUP_WIDTHS:
         changes.append("channel widths {}, {}, {} in place of {}, {}, {}".format(*config.widths, *WRITEUP_WIDTHS))
     why = f": {'; '.join(changes)}" if changes and total != expected else ""
@@ -162,9 +163,8 @@ def tsne_section(files: RunResults) -> Section:
     alt = f"t-SNE of {p.samples:,} test images' penultimate-layer features, coloured by class: {', '.join(names)}."
     caption = f"{stated}; {METHOD}; {'read from the cache' if result.cached else 'computed now and cached'}."
     figure = plots.tsne_figure(result.coords, labels, names)
-    features = 4 * files.config.widths[2]  # the last convolution's channels, pooled to 2x2
     intro = (
-        f"The {features} features feeding the output layer, embedded in 2-D; "
+        f"The {feature_count(files.config)} features feeding the output layer, embedded in 2-D; "
         "well-separated colours mean separable classes."
     )
     return Section("tsne", "t-SNE of the learned features", intro=intro, figures=[embed(figure, alt, caption)])
