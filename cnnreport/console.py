@@ -81,8 +81,9 @@ def epoch_progress(console: Console) -> Iterator[EpochBars]:
 def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]) -> None:
     last = metrics[-1]
     total = sum(row["seconds"] for row in metrics)
+    epochs = f"{len(metrics)} epoch{'s' if len(metrics) != 1 else ''}"
     console.print(
-        f"{run.name}: {len(metrics)} epochs, running train accuracy {last['train_accuracy']:.2%}, "
+        f"{run.name}: {epochs}, running train accuracy {last['train_accuracy']:.2%}, "
         f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
         highlight=False,
         markup=False,

@@ -61,7 +61,9 @@ def test_a_new_run_named_like_markup_trains_and_says_so_literally(tmp_path: Path
         "--data-dir", fault_data,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert f"saved in {tmp_path / '[/x]' / '[red]x'}" in "".join(done.stderr.split("\n"))
+    said = "".join(done.stderr.split("\n"))
+    assert f"saved in {tmp_path / '[/x]' / '[red]x'}" in said
+    assert "[red]x: 1 epoch, running train accuracy" in said
 
 
 # ---- 4: a checkpoint of another run is refused by every command ----------------------------
