@@ -150,7 +150,9 @@ def sweep(
         Optional[list[str]], typer.Option("--grid", help="OPTION=V1,V2,... : a train option and its values (repeat).")
     ] = None,
     preset: Annotated[Optional[str], typer.Option(help=f"Start every cell from: {', '.join(CHOOSABLE)}.")] = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Seeds per cell: 0..N-1 [1].")] = None,
+    seeds: Annotated[
+        Optional[int], typer.Option(help=f"Seeds per cell, N in {range_text('--seeds')}: seeds 0..N-1 [1].")
+    ] = None,
     name: Annotated[Optional[str], typer.Option(help="Sweep name: its folder in --runs-dir [the file's name].")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs for every cell [the preset's].")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images in every cell.")] = None,

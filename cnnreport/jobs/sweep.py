@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cnnreport.config import ExperimentConfig
+from cnnreport.config import ExperimentConfig, check_range, range_text
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.jobs.reproduce import Job, needs_work, relative_cost
 from cnnreport.presets import preset_config
@@ -171,8 +171,9 @@ def build_spec(
         raise BadInput("a sweep needs at least one --grid OPTION=VALUES (or a sweep file with a [grid] table)")
     chosen_name = name or base.get("name") or (file.stem if file else "sweep-" + "-".join(chosen_grid))
     chosen_seeds = seeds if seeds is not None else base.get("seeds") or 1
-    if not isinstance(chosen_seeds, int) or isinstance(chosen_seeds, bool) or chosen_seeds < 1:
-        raise BadInput(f"--seeds must be at least 1, not {chosen_seeds!r}")
+    if not isinstance(chosen_seeds, int) or isinstance(chosen_seeds, bool):
+        raise BadInput(f"--seeds must be a whole number in {range_text('--seeds')}, not {chosen_seeds!r}")
+    check_range("--seeds", chosen_seeds)  # as reproduce's --seeds
     overrides = {k: v for k, v in (fixed or {}).items() if v is not None}
     return SweepSpec(
         _check_name(str(chosen_name)), preset or base.get("preset"), chosen_grid, base["fixed"] | overrides,

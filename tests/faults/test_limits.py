@@ -43,6 +43,10 @@ OUT_OF_RANGE = {
     "inspect --index -1": (["inspect", "--index", "-1"], "--index must be at least 0 (range 0..9999)"),
     "reproduce --jobs 65": (["reproduce", "--jobs", "65"], "--jobs must be at most 64 (range 1..64)"),
     "reproduce --seeds 0": (["reproduce", "--seeds", "0"], "--seeds must be at least 1 (range 1..100)"),
+    "sweep --seeds 101": (
+        ["sweep", "--grid", "lr=0.01", "--seeds", "101"],
+        "--seeds must be at most 100 (range 1..100)",
+    ),
     "reproduce --tsne-samples 5": (
         ["reproduce", "--tsne-samples", "5"],
         "--tsne-samples must be at least 10 (range",

@@ -76,7 +76,8 @@ def curves(files: RunResults) -> Section:
         if scored
         else "no test score yet"
     )
-    alt = f"Loss and accuracy over {len(epochs)} epoch{'s' if len(epochs) != 1 else ''}; final train loss {last['train_loss']:.3f}, {final}."
+    span = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}"
+    alt = f"Loss and accuracy over {span}; final train loss {last['train_loss']:.3f}, {final}."
     caption = "Train values are running averages while training (augmentation and dropout on); test is clean."
     if "validation_accuracy" in last:
         caption += " Validation: the held-out end of the training set, scored each epoch; test only after the last."
