@@ -185,7 +185,7 @@ class SweepBoard:
         self.progress = progress
         self.total, self.finished = len(names) + already_done, already_done
         self.fraction: dict[str, float] = {}
-        self.overall = progress.add_task("sweep", total=self.total, stats=self._stats())
+        self.overall = progress.add_task("sweep", total=self.total, completed=already_done, stats=self._stats())
         self.tasks: dict[str, Any] = {}
 
     def update(self, update: Any) -> None:

@@ -141,6 +141,7 @@ def test_the_same_sweep_again_skips_finished_runs(swept: tuple[Path, Path]) -> N
     result = sweep(runs, data, "--grid", "lr=0.001,0.003", "--seeds", "2", "--name", "s", *TINY)
     assert result.exit_code == 0, result.output
     assert "4 already finished" in result.output and checkpoint_times(runs / "s") == before
+    assert "4/4" in result.output  # the overall bar starts at the runs already finished
 
 
 def test_a_bigger_grid_reuses_the_cells_it_shares(swept: tuple[Path, Path]) -> None:
