@@ -87,6 +87,7 @@ def test_second_reproduce_only_rerenders(reproduced: Reproduced, data_dir: Path)
     result = reproduce(reproduced.folder, data_dir)
     assert result.exit_code == 0, result.output
     assert snapshot(reproduced.folder / "runs") == before  # metrics.json and run.json included
+    assert result.output.count("1/1 done (trained earlier)") == 5  # each bar full, not "0/?"
     assert (reproduced.folder / "report.html").stat().st_mtime_ns > report_before
 
 

@@ -165,7 +165,7 @@ def job_part(job: Job, settings: Settings, progress: TrainingProgress, metrics: 
 
     run = create_run(settings.runs_dir, job.name)
     part = build.run_part(RunResults(run), TsneParams(settings.tsne_samples), progress.report_step)
-    progress.stage("done", f"test {metrics[-1]['test_accuracy']:.2%}")
+    progress.stage("done" if progress.total else "done (trained earlier)", f"test {metrics[-1]['test_accuracy']:.2%}")
     return part
 
 
@@ -182,7 +182,9 @@ class TrainingProgress:
         self.report(Update(self.name, "training", self.done, self.total, detail))
 
     def stage(self, stage: str, detail: str = "") -> None:
-        self.report(Update(self.name, stage, self.total, self.total, detail))
+        # A run trained before this command counts no images here; its bar shows full, as 1/1.
+        count = self.total or 1
+        self.report(Update(self.name, stage, count, count, detail))
 
     def report_step(self, title: str) -> None:
         """A step of rendering this run's part of the report."""
