@@ -164,8 +164,13 @@ class JobBoard:
 
     def update(self, update: Any) -> None:
         stats = update.stage + (f"  {update.detail}" if update.detail else "")
-        total = update.total or None
-        self.progress.update(self.tasks[update.name], completed=update.done, total=total, stats=stats)
+        task = self.tasks[update.name]
+        if update.total:
+            self.progress.update(task, completed=update.done, total=update.total)
+        elif update.stage.startswith("done") and self.progress.tasks[task].total is None:
+            self.progress.update(task, completed=1, total=1)  # trained earlier, nothing counted: full, not "0/?"
+        # Otherwise an update without counts (Ray's own "done") keeps the images counted so far.
+        self.progress.update(task, stats=stats)
 
 
 @contextlib.contextmanager

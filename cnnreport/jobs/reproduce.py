@@ -182,9 +182,7 @@ class TrainingProgress:
         self.report(Update(self.name, "training", self.done, self.total, detail))
 
     def stage(self, stage: str, detail: str = "") -> None:
-        # A run trained before this command counts no images here; its bar shows full, as 1/1.
-        count = self.total or 1
-        self.report(Update(self.name, stage, count, count, detail))
+        self.report(Update(self.name, stage, self.total, self.total, detail))
 
     def report_step(self, title: str) -> None:
         """A step of rendering this run's part of the report."""
