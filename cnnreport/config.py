@@ -182,6 +182,35 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def options(self) -> dict[str, list[str]]:
+        """Each setting as the words `cnnreport train` takes for it, all spelled out (no --limit: [])."""
+        return {
+            "dataset": ["--dataset", self.dataset],
+            "classes": ["--classes", str(self.classes)],
+            "augment": ["--augment" if self.augment else "--no-augment"],
+            "dropout": ["--dropout", f"{self.dropout:g}"],
+            "batch_norm": ["--batch-norm" if self.batch_norm else "--no-batch-norm"],
+            "epochs": ["--epochs", str(self.epochs)],
+            "batch_size": ["--batch-size", str(self.batch_size)],
+            "lr": ["--lr", f"{self.lr:g}"],
+            "seed": ["--seed", str(self.seed)],
+            "limit": ["--limit", str(self.limit)] if self.limit is not None else [],
+            "schedule": ["--schedule", self.schedule],
+            "label_smoothing": ["--label-smoothing", f"{self.label_smoothing:g}"],
+            "weight_decay": ["--weight-decay", f"{self.weight_decay:g}"],
+            "widths": ["--widths", ",".join(map(str, self.widths))],
+            "validation": ["--validation", str(self.validation)],
+            "ema": ["--ema", f"{self.ema:g}"],
+            "rotate": ["--rotate", f"{self.rotate:g}"],
+            "shift": ["--shift", f"{self.shift:g}"],
+        }
+
+    def differences(self, other: ExperimentConfig) -> list[str]:
+        """Where `other` asks for other settings, as "--epochs 3, not --epochs 4" (ours first)."""
+        ours, theirs = self.options(), other.options()
+        spell = lambda words: " ".join(words) or "no --limit"  # noqa: E731 - only --limit can be absent
+        return [f"{spell(ours[key])}, not {spell(theirs[key])}" for key in ours if ours[key] != theirs[key]]
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
         """Build from a dict read from disk, refusing unknown or mistyped fields; absent ones take defaults."""

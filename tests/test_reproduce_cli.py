@@ -41,7 +41,8 @@ def test_a_failed_run_exits_1_and_the_others_are_still_rendered(tmp_path: Path, 
     result = reproduce(tmp_path, data_dir, "--jobs", "1")
     assert result.exit_code == 1, result.output
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert error.startswith("error: quick-mnist4: ") and "different options" in error
+    assert error.startswith("error: quick-mnist4: run 'quick-mnist4' was started with --epochs 1, not --epochs 2;")
+    assert error.endswith("; resume it with the same options")
     ids = Document((tmp_path / "report.html").read_text()).ids
     rendered = {name for name in (f"quick-{preset}" for preset in PRESETS) if any(name in i for i in ids)}
     assert rendered == {f"quick-{preset}" for preset in PRESETS if preset != "mnist4"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -65,9 +67,16 @@ def test_resume_with_different_options_is_refused(tmp_path: Path, data_dir: Path
     run = create_run(tmp_path, "r")
     train_run(run, ExperimentConfig(epochs=1), data_dir=data_dir)
     before = {path.name: path.read_bytes() for path in run.path.iterdir() if path.name != ".lock"}
-    with pytest.raises(RunError, match="run .r. was started with different options; resume it with the same ones"):
-        train_run(run, ExperimentConfig(epochs=1, lr=0.01), data_dir=data_dir, resume=True)
+    asked = ExperimentConfig(epochs=1, lr=0.01, limit=50)
+    said = "run 'r' was started with --lr 0.001, not --lr 0.01; no --limit, not --limit 50; resume it with the same"
+    with pytest.raises(RunError, match=re.escape(said)):
+        train_run(run, asked, data_dir=data_dir, resume=True)
     assert {path.name: path.read_bytes() for path in run.path.iterdir() if path.name != ".lock"} == before
+
+
+def test_options_spell_out_every_setting_in_order() -> None:
+    """The resume error and the report's commands both rely on options() missing no setting."""
+    assert list(ExperimentConfig().options()) == [field.name for field in dataclasses.fields(ExperimentConfig)]
 
 
 def test_default_names_use_preset_ids() -> None:

@@ -215,8 +215,10 @@ def _check_resume(run: RunDir, config: ExperimentConfig, resume: bool) -> dict[s
         return None
     if not resume:
         raise RunError(f"run {run.name!r} already exists; use --resume to continue it or choose another --name")
-    if run.read_config() != config:
-        raise RunError(f"run {run.name!r} was started with different options; resume it with the same ones")
+    started = run.read_config()
+    if started != config:
+        changed = "; ".join(started.differences(config)) or "different options"  # :g can hide a tiny change
+        raise RunError(f"run {run.name!r} was started with {changed}; resume it with the same options")
     state = load_checkpoint(run)
     run.check_checkpoint(state)
     return state

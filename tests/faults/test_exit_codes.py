@@ -63,7 +63,10 @@ BAD_INPUT = {
     "train: an unknown device": (["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
     "train: no data in the data dir": (["train", "--data-dir", "{empty}"], "mnist data not found"),
     "train: a run that exists, without --resume": (["train", "--name", "reference"], "already exists"),
-    "train --resume with other options": (["train", "--name", "reference", "--resume"], "different options"),
+    "train --resume with other options": (
+        ["train", "--name", "reference", "--resume", "--lr", "0.01"],
+        "--epochs 4, not --epochs 10; --lr 0.001, not --lr 0.01; resume it with the same options",
+    ),
     "train: a run name with a slash": (["train", "--name", "a/b"], "invalid run name"),
     "evaluate: an unknown run": (["evaluate", "nope"], "unknown run 'nope'"),
     "evaluate: a name that looks like markup": (["evaluate", "[/bold]"], "unknown run '[/bold]'"),

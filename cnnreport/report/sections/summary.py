@@ -6,6 +6,7 @@ evaluation, a crashed run) shows as a dash instead of stopping the report.
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -69,16 +70,7 @@ def environment_rows() -> tuple[list[list[str]], list[list[str]]]:
 
 def explicit_commands(name: str, config: ExperimentConfig) -> list[str]:
     """Every training option spelled out, so the run repeats exactly whatever the defaults become."""
-    train = ["cnnreport", "train", "--dataset", config.dataset, "--classes", str(config.classes),
-             "--augment" if config.augment else "--no-augment", "--dropout", f"{config.dropout:g}",
-             "--batch-norm" if config.batch_norm else "--no-batch-norm", "--epochs", str(config.epochs),
-             "--batch-size", str(config.batch_size), "--lr", f"{config.lr:g}", "--seed", str(config.seed)]  # fmt: skip
-    train += ["--limit", str(config.limit)] if config.limit is not None else []
-    train += ["--schedule", config.schedule, "--label-smoothing", f"{config.label_smoothing:g}",
-              "--weight-decay", f"{config.weight_decay:g}", "--widths", ",".join(map(str, config.widths)),
-              "--validation", str(config.validation), "--ema", f"{config.ema:g}",
-              "--rotate", f"{config.rotate:g}", "--shift", f"{config.shift:g}"]  # fmt: skip
-    train += ["--name", name]
+    train = ["cnnreport", "train", *itertools.chain(*config.options().values()), "--name", name]
     return [shlex.join(train), *(shlex.join(["cnnreport", step, name]) for step in ("evaluate", "inspect"))]
 
 
