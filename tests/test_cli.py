@@ -84,6 +84,22 @@ def test_inspect_untrained_four_class_model() -> None:
     assert summary["params_total"] == 4368 and summary["layers"][-1]["output_shape"] == [4]
 
 
+def test_inspect_shows_a_presets_untrained_network_and_options_change_it() -> None:
+    tuned = json.loads(invoke("inspect", "--preset", "tuned", "--json").stdout)
+    assert tuned["params_total"] == 4942 and [layer["output_shape"][0] for layer in tuned["layers"][:2]] == [14, 14]
+    plain = json.loads(invoke("inspect", "--preset", "tuned", "--no-batch-norm", "--widths", "16,8,4", "--json").stdout)
+    assert plain["params_total"] == 4470
+
+
+def test_inspect_refuses_untrained_model_options_with_a_run(trained_runs: Path) -> None:
+    result = invoke("inspect", "tiny10", "--widths", "8,8,8", "--runs-dir", trained_runs)
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == "error: --widths describes an untrained model; a run's network comes from its checkpoint"
+    )
+
+
 def test_existing_run_is_not_overwritten_without_resume(trained_runs: Path, data_dir: Path) -> None:
     before = (trained_runs / "tiny10" / "checkpoint.pt").read_bytes()
     result = invoke("train", "--epochs", "2", "--name", "tiny10", "--runs-dir", trained_runs, "--data-dir", data_dir)
@@ -102,6 +118,8 @@ def test_existing_run_is_not_overwritten_without_resume(trained_runs: Path, data
         (["evaluate", "no-such-run"], "unknown run 'no-such-run'"),
         (["inspect", "no-such-run"], "unknown run"),
         (["inspect", "--classes", "7"], "--classes must be 10 or 4"),
+        (["inspect", "--preset", "nope"], "unknown --preset 'nope'"),
+        (["inspect", "--widths", "8,8"], "--widths"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, data_dir: Path, args: list[str], message: str) -> None:

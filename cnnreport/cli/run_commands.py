@@ -29,10 +29,10 @@ from cnnreport.config import (
     SHIFT_MAX,
     THREADS_PER_CORE,
     WEIGHT_DECAY_MAX,
-    ExperimentConfig,
     check_range,
     range_text,
 )
+from cnnreport.errors import BadInput
 from cnnreport.presets import CHOOSABLE, default_run_name
 from cnnreport.storage.rundir import create_run, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
@@ -169,9 +169,17 @@ def evaluate(
 @app.command("inspect")
 def inspect_command(
     run: Annotated[Optional[str], typer.Argument(help="A run name or path; omit for an untrained model.")] = None,
-    classes: Annotated[int, typer.Option(help="Untrained model: 10 or 4.")] = 10,
-    batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Untrained model: with BatchNorm.")] = False,
-    dropout: Annotated[float, typer.Option(help="Untrained model: dropout probability.")] = 0.0,
+    preset: Annotated[
+        Optional[str], typer.Option(help=f"Untrained model: a preset's network, {', '.join(CHOOSABLE)}.")
+    ] = None,
+    classes: Annotated[Optional[int], typer.Option(help="Untrained model: 10 or 4 [10].")] = None,
+    batch_norm: Annotated[
+        Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="Untrained model: with BatchNorm.")
+    ] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Untrained model: dropout probability [0].")] = None,
+    widths: Annotated[
+        Optional[str], typer.Option(help="Untrained model: output channels of the 3 convolutions [16,8,4].")
+    ] = None,
     index: Annotated[int, typer.Option(help=f"Test image whose layer outputs are saved, {range_text('--index')}.")] = 0,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
@@ -181,6 +189,7 @@ def inspect_command(
     """Show the architecture; for a run, save layer outputs and maps.
 
     For a run, one test image's output of every layer and its activation maps are saved in the run.
+    Without one, the untrained network of the write-up (or of --preset, changed by the options) is shown.
     """
     with user_errors():
         from cnnreport.analyses.anatomy import untrained_architecture
@@ -188,9 +197,13 @@ def inspect_command(
         from cnnreport.ml.data import default_data_dir
 
         check_range("--index", index)
+        shape = {"classes": classes, "batch_norm": batch_norm, "dropout": dropout, "widths": parse_widths(widths)}
         if run is None:
-            summary = untrained_architecture(ExperimentConfig(classes=classes, batch_norm=batch_norm, dropout=dropout))
+            summary = untrained_architecture(build_config(preset, **shape))
         else:
+            given = [name.replace("_", "-") for name, value in {"preset": preset, **shape}.items() if value is not None]
+            if given:  # a run's network is its own: silently ignoring these would mislead
+                raise BadInput(f"--{given[0]} describes an untrained model; a run's network comes from its checkpoint")
             target = resolve_run(run, runs_dir or default_runs_dir())
             summary = inspect_run(target, data_dir or default_data_dir(), index, dataset)
         if as_json:
