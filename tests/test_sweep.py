@@ -185,6 +185,22 @@ def test_report_shows_the_sweep_section_not_its_runs(swept: tuple[Path, Path], t
     assert 'id="run-1-lr0-003-seed1"' in one.read_text()
 
 
+def test_report_takes_a_sweep_by_name_or_path(swept: tuple[Path, Path], tmp_path: Path) -> None:
+    runs, _ = swept
+    by_name, by_path = tmp_path / "name.html", tmp_path / "path.html"
+    for name, output in (("s", by_name), (str(runs / "s"), by_path)):
+        result = invoke("report", name, "s/lr0.001-seed0", "--runs-dir", runs, "-o", output, "--tsne-samples", "60")
+        assert result.exit_code == 0, result.output
+    for html in (by_name.read_text(), by_path.read_text()):
+        assert html.count('id="study-sweep-') == 1 and "Sweep s" in html
+        assert 'id="run-1-lr0-001-seed0"' in html and 'id="run-2-' not in html  # the run named, no other
+    alone = tmp_path / "alone.html"
+    assert invoke("report", "s", "--runs-dir", runs, "-o", alone, "--tsne-samples", "60").exit_code == 0
+    assert 'id="study-sweep-' in alone.read_text() and 'id="run-1-' not in alone.read_text()
+    result = invoke("report", "nothing-here", "--runs-dir", runs, "-o", tmp_path / "x.html")
+    assert result.exit_code == 2 and "unknown run 'nothing-here'" in result.output
+
+
 def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) -> None:
     old = tmp_path / "r"
     old.mkdir()

@@ -118,22 +118,21 @@ def render_report(
 
 @app.command()
 def report(
-    runs: Annotated[Optional[list[str]], typer.Argument(help="Run names or paths [every run in --runs-dir].")] = None,
+    runs: Annotated[
+        Optional[list[str]], typer.Argument(help="Run or sweep names, or paths [every run and sweep in --runs-dir].")
+    ] = None,
     output: OutputOption = Path("report.html"),
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Render run directories as one self-contained HTML report. Never trains."""
     with user_errors():
-        from cnnreport.report.build import select_runs
-        from cnnreport.storage.rundir import list_runs
-        from cnnreport.storage.sweeps import find_sweeps
+        from cnnreport.report.build import select_contents
 
         check_range("--tsne-samples", tsne_samples)
         check_output(output)
-        folder = runs_dir or default_runs_dir()
-        sweeps = find_sweeps(folder)  # a sweep's runs show in its section; name SWEEP/RUN to add a run's part
-        chosen = select_runs(folder, runs or []) if runs or not sweeps or list_runs(folder) else []
+        # A sweep's runs show in its section; name SWEEP/RUN to add a run's own part.
+        chosen, sweeps = select_contents(runs_dir or default_runs_dir(), runs or [])
         render_report(chosen, output, tsne_samples, sweeps=sweeps)
 
 

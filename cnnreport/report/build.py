@@ -25,6 +25,7 @@ from cnnreport.report.sections.summary import commands_for, run_facts, status_wa
 from cnnreport.storage.atomic import atomic_write, check_output
 from cnnreport.storage.peek import plain_fields
 from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
+from cnnreport.storage.sweeps import SWEEP_FILE, find_sweeps
 
 Step = Callable[[str], None]
 
@@ -39,6 +40,28 @@ def select_runs(runs_dir: Path, names: Iterable[str] = ()) -> list[RunDir]:
         where = "does not exist" if not runs_dir.is_dir() else "holds no run directories"
         raise BadInput(f"runs dir {runs_dir} {where}; train a run first (cnnreport train) or pass --runs-dir")
     return runs
+
+
+def select_contents(runs_dir: Path, names: Sequence[str] = ()) -> tuple[list[RunDir], list[Path]]:
+    """What `report NAME...` shows: the named runs and sweeps (a sweep by its folder's name or path).
+
+    Named sweeps are the only sweeps shown; with no sweep named, every sweep in runs_dir is.
+    With nothing named: every run in runs_dir, or none when it holds only sweeps.
+    """
+    named_sweeps = [folder for folder in map(functools.partial(sweep_folder, runs_dir), names) if folder]
+    sweeps = list(dict.fromkeys(named_sweeps)) or find_sweeps(runs_dir)
+    run_names = [name for name in names if not sweep_folder(runs_dir, name)]
+    if run_names or (not names and (not sweeps or list_runs(runs_dir))):
+        return select_runs(runs_dir, run_names), sweeps
+    return [], sweeps  # only sweeps: their runs appear in their sections
+
+
+def sweep_folder(runs_dir: Path, name: str) -> Path | None:
+    """The sweep folder `name` means (inside runs_dir, or as a path), if it is one."""
+    for folder in (runs_dir / name, Path(name)):
+        if (folder / SWEEP_FILE).is_file():
+            return folder
+    return None
 
 
 def writeup_order(runs: Iterable[RunDir]) -> list[RunDir]:
