@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -15,6 +16,7 @@ from cnnreport.storage.rundir import RunDir
 
 if TYPE_CHECKING:  # only for the annotation: importing the training loop would load torch for --help
     from cnnreport.ml.train import Progress as EpochProgress
+    from cnnreport.storage.overview import RunLine
 
 
 def plain_console(stderr: bool = False) -> Console:
@@ -134,6 +136,22 @@ def analyses(console: Console, result: dict[str, Any]) -> None:
             highlight=False,
             markup=False,
         )
+
+
+def run_lines(console: Console, runs_dir: Path, lines: list[RunLine]) -> None:
+    if not lines:
+        console.print(f"no runs in {runs_dir}", highlight=False, markup=False)
+        return
+    table = Table(title=literal(f"{len(lines)} run{'s' if len(lines) != 1 else ''} in {runs_dir}"))
+    for column, justify in (("run", "left"), ("status", "left"), ("epochs", "right"), ("test", "right"),
+                            ("training", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for line in lines:
+        planned = "?" if line.epochs is None else str(line.epochs)
+        test = "-" if line.test_accuracy is None else f"{line.test_accuracy:.2%}"
+        table.add_row(literal(line.name), literal(line.status), f"{line.epochs_done}/{planned}", test,
+                      f"{line.seconds:,.0f} s")  # fmt: skip
+    console.print(table)
 
 
 def architecture(console: Console, summary: dict[str, Any]) -> None:

@@ -177,6 +177,23 @@ def test_runs_and_data_folders_come_from_the_environment(
     assert invoke("evaluate", "mnist10-e1-limit40").exit_code == 0
 
 
+def test_list_shows_each_run_and_names_a_damaged_one(tmp_path: Path, trained_runs: Path) -> None:
+    for name in ("tiny10", "tiny4"):
+        shutil.copytree(trained_runs / name, tmp_path / name)
+    (tmp_path / "tiny4" / "metrics.json").write_text("{")  # a damaged run is listed, not fatal
+    listed = json.loads(invoke("list", "--runs-dir", tmp_path, "--json").stdout)["runs"]
+    tiny10 = RunDir(tmp_path / "tiny10").read_metrics()
+    assert listed[0] == {
+        "name": "tiny10", "status": "finished", "epochs_done": 2, "epochs": 2,
+        "test_accuracy": tiny10[-1]["test_accuracy"], "seconds": sum(row["seconds"] for row in tiny10),
+    }  # fmt: skip
+    assert listed[1]["name"] == "tiny4" and listed[1]["status"].startswith("unreadable: ")
+    table = invoke("list", "--runs-dir", tmp_path)
+    assert table.exit_code == 0 and "2 runs in" in table.stdout and "2/2" in table.stdout
+    missing = invoke("list", "--runs-dir", tmp_path / "nowhere")
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
 def test_a_preset_with_an_option_that_overrides_it(tmp_path: Path, data_dir: Path) -> None:
     common = ["--runs-dir", tmp_path, "--data-dir", data_dir, "--threads", "1"]
     result = invoke("train", "--preset", "dropout-augment", "--epochs", "1", "--limit", "40", *common)
@@ -197,7 +214,7 @@ def test_evaluate_on_another_dataset(tmp_path: Path, trained_runs: Path) -> None
     assert saved["dataset"] == "fashion-mnist"
 
 
-COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"], ["sweep"]]
+COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"], ["sweep"], ["list"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cnnreport")

@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cnnreport"
 LAYERS = {"storage": 1, "ml": 2, "analyses": 3, "report": 4, "jobs": 5}
 TOP = {"cli", "console", "__main__"}
 TORCH = ("torch", "torchvision", "torchinfo")
-COMMANDS = ("train", "evaluate", "inspect", "reproduce", "report", "sweep")
+COMMANDS = ("train", "evaluate", "inspect", "reproduce", "report", "sweep", "list")
 
 
 def module_name(path: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -12,6 +14,7 @@ from cnnreport import console, system
 from cnnreport.cli.common import (
     DataDirOption,
     DeviceOption,
+    JsonOption,
     OutputOption,
     RayOption,
     RunsDirOption,
@@ -186,3 +189,21 @@ def sweep(
         console.line(err, f"sweep {spec.name}: {finished}; `cnnreport report` shows the sweep")
         if failures:
             raise typer.Exit(1)
+
+
+@app.command("list")
+def list_command(runs_dir: RunsDirOption = None, as_json: JsonOption = False) -> None:
+    """List the runs: status, epochs, test accuracy, training time.
+
+    Every run in the runs dir, then each sweep's runs as SWEEP/RUN, the name `report` and
+    `evaluate` take. Reads only the runs' JSON files: quick, and safe while runs train.
+    """
+    with user_errors():
+        from cnnreport.storage.overview import overview
+
+        folder = runs_dir or default_runs_dir()
+        lines = overview(folder)
+        if as_json:
+            print(json.dumps({"runs_dir": str(folder), "runs": [dataclasses.asdict(line) for line in lines]}))
+        else:
+            console.run_lines(console.plain_console(), folder, lines)
