@@ -48,9 +48,9 @@ def select_contents(runs_dir: Path, names: Sequence[str] = ()) -> tuple[list[Run
     Named sweeps are the only sweeps shown; with no sweep named, every sweep in runs_dir is.
     With nothing named: every run in runs_dir, or none when it holds only sweeps.
     """
-    named_sweeps = [folder for folder in map(functools.partial(sweep_folder, runs_dir), names) if folder]
-    sweeps = list(dict.fromkeys(named_sweeps)) or find_sweeps(runs_dir)
-    run_names = [name for name in names if not sweep_folder(runs_dir, name)]
+    found = {name: sweep_folder(runs_dir, name) for name in names}
+    sweeps = list(dict.fromkeys(folder for folder in found.values() if folder)) or find_sweeps(runs_dir)
+    run_names = [name for name, folder in found.items() if folder is None]
     if run_names or (not names and (not sweeps or list_runs(runs_dir))):
         return select_runs(runs_dir, run_names), sweeps
     return [], sweeps  # only sweeps: their runs appear in their sections
