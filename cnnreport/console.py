@@ -29,6 +29,11 @@ def literal(text: str) -> Text:
     return Text(text)
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 run', '2 runs'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def line(console: Console, text: str) -> None:
     """One literal line, never wrapped, so a command in it stays copyable."""
     console.print(literal(text), soft_wrap=True)
@@ -83,9 +88,8 @@ def epoch_progress(console: Console) -> Iterator[EpochBars]:
 def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]) -> None:
     last = metrics[-1]
     total = sum(row["seconds"] for row in metrics)
-    epochs = f"{len(metrics)} epoch{'s' if len(metrics) != 1 else ''}"
     console.print(
-        f"{run.name}: {epochs}, running train accuracy {last['train_accuracy']:.2%}, "
+        f"{run.name}: {counted(len(metrics), 'epoch')}, running train accuracy {last['train_accuracy']:.2%}, "
         f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
         highlight=False,
         markup=False,
@@ -142,7 +146,7 @@ def run_lines(console: Console, runs_dir: Path, lines: list[RunLine]) -> None:
     if not lines:
         console.print(f"no runs in {runs_dir}", highlight=False, markup=False)
         return
-    table = Table(title=literal(f"{len(lines)} run{'s' if len(lines) != 1 else ''} in {runs_dir}"))
+    table = Table(title=literal(f"{counted(len(lines), 'run')} in {runs_dir}"))
     for column, justify in (("run", "left"), ("status", "left"), ("epochs", "right"), ("test", "right"),
                             ("training", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]

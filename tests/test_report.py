@@ -184,7 +184,9 @@ def test_named_runs_only_and_progress_on_stderr(runs_copy: Path):
         "report", "-o", runs_copy.parent / "one.html", "--runs-dir", runs_copy, "tiny4", "--tsne-samples", SAMPLES
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout == "" and "report written to" in result.stderr
+    assert result.stdout == ""
+    size, said = (runs_copy.parent / "one.html").stat().st_size / 1e6, "".join(result.stderr.split("\n"))
+    assert f"report written to {runs_copy.parent / 'one.html'} (1 run; {size:.1f} MB)" in said
     document = Document((runs_copy.parent / "one.html").read_text())
     assert "run-1-tiny4" in document.ids and not any("tiny10" in i for i in document.ids)
     assert select_names(runs_copy, ["tiny4", "tiny4"]) == ["tiny4"]

@@ -116,7 +116,9 @@ def render_report(
     with err.status(console.literal("rendering the report")) as status:
         step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
         build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready, sweeps=sweeps or [])
-    console.line(err, f"report written to {output}")
+    held = console.counted(len(runs), "run") + (f", {console.counted(len(sweeps), 'sweep')}" if sweeps else "")
+    size = output.stat().st_size / 1e6  # a report is one file to mail or upload: its size matters
+    console.line(err, f"report written to {output} ({held}; {size:.1f} MB)")
 
 
 @app.command()
