@@ -9,7 +9,7 @@ dir, and a worker that can read it knows the folder is the driver's.
 
 A task that dies with its worker is retried by Ray (RETRIES times): in the runs dir it
 resumes from the last saved epoch; in a temporary folder it starts again from the copy
-the driver sent. Ray needs the optional extra: pip install "cnnreport[ray]".
+the driver sent. Connecting to the cluster is jobs/ray_connect.py's.
 """
 
 from __future__ import annotations
@@ -18,109 +18,25 @@ import contextlib
 import hashlib
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cnnreport.errors import BadInput
 from cnnreport.jobs.pool import Outcome, Update
+from cnnreport.jobs.ray_connect import import_ray
 from cnnreport.jobs.reproduce import Job, Settings, Work
 from cnnreport.ml.data import SPLIT_FILES, TORCHVISION_FOLDERS, find_idx_file
 
 RETRIES = 3  # attempts after the first when a worker process or node dies
-INSTALL_HINT = 'pip install "cnnreport[ray]"'
-PROBE_SECONDS = 5  # to open a TCP connection to the head; a live one accepts at once
-CONNECT_SECONDS = 20  # for ray.init after that; a live cluster answers within a few seconds
 # Set on the driver to make workers always send runs back, even when they see the runs dir.
 SHIP_RUNS = "CNNREPORT_RAY_SHIP_RUNS"
 INCOMING = ".cnnreport-incoming"  # in the runs dir: run folders sent back, while they are written
+CANCEL_GRACE = 2.0  # seconds a cancelled task has to clean up before its worker is killed
 OnUpdate = Callable[[Update], None]
 Files = dict[str, tuple[bytes, int]]  # relative path -> (content, modification time in ns)
-
-
-def import_ray() -> Any:
-    """The ray module, or bad input naming the extra to install."""
-    try:
-        import ray
-    except ImportError:
-        raise BadInput(f"--ray needs Ray, which is not installed; install it with: {INSTALL_HINT}") from None
-    return ray
-
-
-@contextlib.contextmanager
-def connected(address: str) -> Iterator[Any]:
-    """Connect this process to the Ray cluster at `address` ('auto' or HOST:PORT) for the block.
-
-    Ray alone retries an address where no cluster answers for many minutes, deaf to Ctrl-C;
-    here a port where nothing listens is refused at once, and any other silence after
-    CONNECT_SECONDS.
-    """
-    ray = import_ray()
-    refuse_closed_port(address)
-    with _stderr_silenced():  # Ray's client warns on stderr every few seconds while it retries
-        _init_within(ray, address, CONNECT_SECONDS)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-
-
-def refuse_closed_port(address: str) -> None:
-    """Bad input when HOST:PORT has nothing listening ('auto' and other forms are left to Ray)."""
-    host, colon, port = address.rpartition(":")
-    if not colon or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
-    except (OSError, OverflowError, ValueError) as exc:  # OverflowError: a port past 65535
-        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise BadInput(f"cannot connect to a Ray cluster at {address!r}: nothing answers there ({why})") from None
-
-
-@contextlib.contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    """File descriptor 2 points to /dev/null for the block (Ray's C++ core writes there directly)."""
-    saved, quiet = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(quiet)
-
-
-def _init_within(ray: Any, address: str, seconds: float) -> None:
-    """ray.init in a helper thread: the wait for it stays interruptible, and ends after `seconds`."""
-    outcome: list[BaseException | None] = []
-
-    def init() -> None:
-        try:
-            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
-            outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome.append(exc)
-
-    thread = threading.Thread(target=init, name="cnnreport-ray-connect", daemon=True)
-    thread.start()
-    thread.join(seconds)  # Ctrl-C interrupts this wait; the helper thread dies with the process
-    if not outcome:
-        raise BadInput(f"cannot connect to a Ray cluster at {address!r}: no answer within {seconds:g} s")
-    if outcome[0] is not None:  # ConnectionError, ValueError, timeouts: all mean "no cluster there"
-        first = (str(outcome[0]).strip().splitlines() or [type(outcome[0]).__name__])[0]
-        raise BadInput(f"cannot connect to a Ray cluster at {address!r}: {first}")
-
-
-def check_fits(ray: Any, threads: int) -> None:
-    """Refuse a thread count no node has CPUs for: Ray would keep such tasks waiting forever."""
-    largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
-    if threads > largest:
-        raise BadInput(f"--threads {threads}: the largest node of the Ray cluster has {largest:g} CPUs")
 
 
 def run_on_ray(jobs: list[Job], settings: Settings, work: Work, on_update: Callable[[Update], None]) -> Outcome:
@@ -158,10 +74,22 @@ def _collect(
         for ref in ready:
             with contextlib.suppress(Exception):
                 _finish(ray, ref, pending.pop(ref), runs_dir, outcome, on_update)
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        _cancel(ray, list(pending))
         raise
     return outcome
+
+
+def _cancel(ray: Any, refs: list[Any]) -> None:
+    """Stop the tasks: politely first, so each removes its temporary run folder (its `with` block
+    sees a KeyboardInterrupt), then, after CANCEL_GRACE seconds, by killing their workers."""
+    try:
+        for ref in refs:
+            ray.cancel(ref, force=False)
+        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE)
+    finally:  # a second Ctrl-C during the grace still stops every task
+        for ref in refs:
+            with contextlib.suppress(Exception):  # one that ended already needs nothing
+                ray.cancel(ref, force=True)
 
 
 def _forward(updates: list[Update], finished: set[str], on_update: Callable[[Update], None]) -> None:
@@ -242,8 +170,11 @@ def node_data_dir(data: dict[str, Any]) -> Path:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            temp.write_bytes(content)
-            os.replace(temp, target)  # tasks on one node may write the same file at once
+            try:
+                temp.write_bytes(content)
+                os.replace(temp, target)  # tasks on one node may write the same file at once
+            finally:  # a cancelled task leaves no half-written copy behind
+                temp.unlink(missing_ok=True)
     return folder
 
 

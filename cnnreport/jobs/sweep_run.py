@@ -96,7 +96,7 @@ def ray_if_asked(address: str | None, threads: int | None = None) -> Iterator[An
     if address is None:
         yield None
         return
-    from cnnreport.jobs.ray_runner import check_fits, connected
+    from cnnreport.jobs.ray_connect import check_fits, connected
 
     with connected(address) as ray:
         check_fits(ray, threads or 1)

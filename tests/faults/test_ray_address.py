@@ -36,7 +36,11 @@ def start(command: list[str]) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def silent_port() -> Iterator[tuple[socket.socket, int]]:
-    """A port on 127.0.0.1 that accepts connections and never says a word: no Ray head."""
+    """A port on 127.0.0.1 that accepts connections and never says a word: no Ray head.
+
+    It passes the command's check that something listens; Ray then tries that port (at this
+    machine's own address, which it puts for 127.0.0.1) and, finding no head, retries forever.
+    """
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
