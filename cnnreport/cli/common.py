@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shlex
 import sys
 import warnings
@@ -68,9 +69,6 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         sys.stdout.flush()  # here, not at exit: a closed pipe is then seen below
     except (typer.Exit, typer.Abort, click_errors.ClickException):
         raise
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
-        raise typer.Exit(SIGPIPE_EXIT) from None
     except CnnReportError as exc:
         console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
@@ -78,9 +76,22 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         console.line(err, interrupted)
         raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
+        if isinstance(exc, BrokenPipeError) and stdout_reader_gone():
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
+            raise typer.Exit(SIGPIPE_EXIT) from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
         console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
         raise typer.Exit(1) from None
+
+
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (and not some other pipe of ours that broke)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (tests capture stdout in memory)
+        return False
 
 
 def command_line() -> str:

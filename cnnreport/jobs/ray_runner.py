@@ -82,6 +82,8 @@ def _collect(
 def _cancel(ray: Any, refs: list[Any]) -> None:
     """Stop the tasks: politely first, so each removes its temporary run folder (its `with` block
     sees a KeyboardInterrupt), then, after CANCEL_GRACE seconds, by killing their workers."""
+    if not refs:
+        return
     try:
         for ref in refs:
             ray.cancel(ref, force=False)
