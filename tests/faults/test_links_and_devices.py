@@ -154,3 +154,12 @@ def test_nothing_in_the_runs_dir_changes_when_a_special_file_is_refused(tmp_path
     cnnreport("report", "--runs-dir", tmp_path / "runs", "-o", tmp_path / "report.html")
     after = {name: content for name, content in snapshot(run.path).items() if name != "run.json"}
     assert after == before and run.status_file.exists() and not run.status_file.is_file()
+
+
+def test_a_fifo_as_the_lock_of_a_running_run_does_not_block_list(tmp_path: Path, reference: RunDir) -> None:
+    run = copy_run(reference, tmp_path / "runs")
+    run.write_status("running")
+    os.mkfifo(run.lock_file)
+    listed = cnnreport("list", "--runs-dir", tmp_path / "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["runs"][0]["status"] == "interrupted"  # no live process holds it
