@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,14 +20,33 @@ if TYPE_CHECKING:  # only for the annotation: importing the training loop would 
     from cnnreport.storage.overview import RunLine
 
 
-def plain_console(stderr: bool = False) -> Console:
+# Control characters (ESC starts a terminal's escape codes), line and paragraph separators, and
+# the bidirectional overrides that reorder what a line shows: a run or sweep name (a folder's
+# name, a sweep.json's text) may hold any of them, and reaches the terminal only escaped.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every UNPRINTABLE character written as Python writes it in a string: ESC as \\x1b."""
+    return UNPRINTABLE.sub(lambda found: ascii(found.group())[1:-1], text)
+
+
+class PlainConsole(Console):
     """A console that prints every string literally: run names and paths may hold '[red]' or '[/x]'."""
-    return Console(stderr=stderr, markup=False, highlight=False)
+
+    def on_broken_pipe(self) -> None:
+        """A closed pipe ends the command as it ends `print` (the CLI's user_errors), not with Rich's exit 1."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def plain_console(stderr: bool = False) -> Console:
+    return PlainConsole(stderr=stderr, markup=False, highlight=False)
 
 
 def literal(text: str) -> Text:
-    """Text shown as is, for places (spinners) that would otherwise parse markup in a string."""
-    return Text(text)
+    """Text shown as is (escape codes escaped), for places (spinners) that would otherwise parse markup."""
+    return Text(printable(text))
 
 
 def counted(number: int, noun: str) -> str:
@@ -41,7 +61,7 @@ def line(console: Console, text: str) -> None:
 
 def error(console: Console, message: str) -> None:
     """The one-line error: a red 'error:' and the message, literally."""
-    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    console.print(Text.assemble(("error:", "bold red"), " ", printable(message)), soft_wrap=True)
 
 
 class EpochBars:
@@ -69,12 +89,24 @@ class EpochBars:
         self.progress.stop()
 
 
+class PrintableColumn(TextColumn):
+    """A text column of a progress bar showing run names and failures with escape codes escaped."""
+
+    def __init__(self, text_format: str) -> None:
+        super().__init__(text_format, markup=False)
+
+    def render(self, task: Any) -> Text:
+        shown = super().render(task)
+        shown.plain = printable(shown.plain)
+        return shown
+
+
 def progress_columns() -> tuple[Any, ...]:
     return (
-        TextColumn("{task.description}", markup=False),
+        PrintableColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}", markup=False),
+        PrintableColumn("{task.fields[stats]}"),
         TimeRemainingColumn(),
     )
 
@@ -88,12 +120,10 @@ def epoch_progress(console: Console) -> Iterator[EpochBars]:
 def train_summary(console: Console, run: RunDir, metrics: list[dict[str, float]]) -> None:
     last = metrics[-1]
     total = sum(row["seconds"] for row in metrics)
-    console.print(
+    line(  # one line: the path stays copyable
+        console,
         f"{run.name}: {counted(len(metrics), 'epoch')}, running train accuracy {last['train_accuracy']:.2%}, "
         f"test accuracy {last['test_accuracy']:.2%}, {total:.0f}s of training; saved in {run.path}",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,  # one line: the path stays copyable
     )
 
 
@@ -144,17 +174,17 @@ def analyses(console: Console, result: dict[str, Any]) -> None:
 
 def run_lines(console: Console, runs_dir: Path, lines: list[RunLine]) -> None:
     if not lines:
-        console.print(f"no runs in {runs_dir}", highlight=False, markup=False)
+        line(console, f"no runs in {runs_dir}")
         return
     table = Table(title=literal(f"{counted(len(lines), 'run')} in {runs_dir}"))
     for column, justify in (("run", "left"), ("status", "left"), ("epochs", "right"), ("test", "right"),
                             ("training", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for line in lines:
-        planned = "?" if line.epochs is None else str(line.epochs)
-        test = "-" if line.test_accuracy is None else f"{line.test_accuracy:.2%}"
-        table.add_row(literal(line.name), literal(line.status), f"{line.epochs_done}/{planned}", test,
-                      f"{line.seconds:,.0f} s")  # fmt: skip
+    for run_line in lines:
+        planned = "?" if run_line.epochs is None else str(run_line.epochs)
+        test = "-" if run_line.test_accuracy is None else f"{run_line.test_accuracy:.2%}"
+        table.add_row(literal(run_line.name), literal(run_line.status), f"{run_line.epochs_done}/{planned}", test,
+                      f"{run_line.seconds:,.0f} s")  # fmt: skip
     console.print(table)
 
 

@@ -4,6 +4,8 @@ error into one line and an exit code."""
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import shlex
 import sys
 import warnings
@@ -49,16 +51,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
 
 
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a tool a closed pipe ended
 INTERRUPTED = "interrupted: stopped before finishing; files already written are complete, run the command again"
 
 
 @contextlib.contextmanager
 def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
-    """Turn every error into one line on stderr and an exit code of 1, 2 or 130; never a traceback."""
+    """Turn every error into one line on stderr and an exit code of 1, 2 or 130; never a traceback.
+
+    A reader of stdout that has gone (`cnnreport list | head -1`) ends the command quietly
+    with 141, as SIGPIPE ends other Unix tools.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
             yield
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then seen below
     except (typer.Exit, typer.Abort, click_errors.ClickException):
         raise
     except CnnReportError as exc:
@@ -68,9 +76,22 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         console.line(err, interrupted)
         raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
+        if isinstance(exc, BrokenPipeError) and stdout_reader_gone():
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
+            raise typer.Exit(SIGPIPE_EXIT) from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
         console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
         raise typer.Exit(1) from None
+
+
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (and not some other pipe of ours that broke)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (tests capture stdout in memory)
+        return False
 
 
 def command_line() -> str:

@@ -123,7 +123,7 @@ def train(
         if threads is not None:
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
         pick_device(device)  # refuse a bad --device before any folder is made
-        run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config))
+        run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config), resume=resume)
         with console.epoch_progress(err) as progress:
             try:
                 metrics = train_run(

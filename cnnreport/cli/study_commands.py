@@ -27,6 +27,7 @@ from cnnreport.cli.common import (
 from cnnreport.config import check_range, range_text
 from cnnreport.presets import CHOOSABLE
 from cnnreport.storage.atomic import check_output
+from cnnreport.storage.documents import finite_only
 from cnnreport.storage.rundir import RunDir, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 
@@ -206,6 +207,7 @@ def list_command(runs_dir: RunsDirOption = None, as_json: JsonOption = False) ->
         folder = runs_dir or default_runs_dir()
         lines = overview(folder)
         if as_json:
-            print(json.dumps({"runs_dir": str(folder), "runs": [dataclasses.asdict(line) for line in lines]}))
+            runs = [finite_only(dataclasses.asdict(line), "", {}) for line in lines]  # a hand-edited 1e999 is no JSON
+            print(json.dumps({"runs_dir": str(folder), "runs": runs}, allow_nan=False))
         else:
             console.run_lines(console.plain_console(), folder, lines)

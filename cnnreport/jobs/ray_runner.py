@@ -9,7 +9,7 @@ dir, and a worker that can read it knows the folder is the driver's.
 
 A task that dies with its worker is retried by Ray (RETRIES times): in the runs dir it
 resumes from the last saved epoch; in a temporary folder it starts again from the copy
-the driver sent. Ray needs the optional extra: pip install "cnnreport[ray]".
+the driver sent. Connecting to the cluster is jobs/ray_connect.py's.
 """
 
 from __future__ import annotations
@@ -25,49 +25,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cnnreport.errors import BadInput
 from cnnreport.jobs.pool import Outcome, Update
+from cnnreport.jobs.ray_connect import import_ray
 from cnnreport.jobs.reproduce import Job, Settings, Work
 from cnnreport.ml.data import SPLIT_FILES, TORCHVISION_FOLDERS, find_idx_file
 
 RETRIES = 3  # attempts after the first when a worker process or node dies
-INSTALL_HINT = 'pip install "cnnreport[ray]"'
 # Set on the driver to make workers always send runs back, even when they see the runs dir.
 SHIP_RUNS = "CNNREPORT_RAY_SHIP_RUNS"
 INCOMING = ".cnnreport-incoming"  # in the runs dir: run folders sent back, while they are written
+CANCEL_GRACE = 2.0  # seconds a cancelled task has to clean up before its worker is killed
 OnUpdate = Callable[[Update], None]
 Files = dict[str, tuple[bytes, int]]  # relative path -> (content, modification time in ns)
-
-
-def import_ray() -> Any:
-    """The ray module, or bad input naming the extra to install."""
-    try:
-        import ray
-    except ImportError:
-        raise BadInput(f"--ray needs Ray, which is not installed; install it with: {INSTALL_HINT}") from None
-    return ray
-
-
-@contextlib.contextmanager
-def connected(address: str) -> Iterator[Any]:
-    """Connect this process to the Ray cluster at `address` ('auto' or HOST:PORT) for the block."""
-    ray = import_ray()
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
-    except Exception as exc:  # ConnectionError, ValueError, timeouts: all mean "no cluster there"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BadInput(f"cannot connect to a Ray cluster at {address!r}: {first}") from None
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-
-
-def check_fits(ray: Any, threads: int) -> None:
-    """Refuse a thread count no node has CPUs for: Ray would keep such tasks waiting forever."""
-    largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
-    if threads > largest:
-        raise BadInput(f"--threads {threads}: the largest node of the Ray cluster has {largest:g} CPUs")
 
 
 def run_on_ray(jobs: list[Job], settings: Settings, work: Work, on_update: Callable[[Update], None]) -> Outcome:
@@ -105,10 +74,24 @@ def _collect(
         for ref in ready:
             with contextlib.suppress(Exception):
                 _finish(ray, ref, pending.pop(ref), runs_dir, outcome, on_update)
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        _cancel(ray, list(pending))
         raise
     return outcome
+
+
+def _cancel(ray: Any, refs: list[Any]) -> None:
+    """Stop the tasks: politely first, so each removes its temporary run folder (its `with` block
+    sees a KeyboardInterrupt), then, after CANCEL_GRACE seconds, by killing their workers."""
+    if not refs:
+        return
+    try:
+        for ref in refs:
+            ray.cancel(ref, force=False)
+        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE)
+    finally:  # a second Ctrl-C during the grace still stops every task
+        for ref in refs:
+            with contextlib.suppress(Exception):  # one that ended already needs nothing
+                ray.cancel(ref, force=True)
 
 
 def _forward(updates: list[Update], finished: set[str], on_update: Callable[[Update], None]) -> None:
@@ -189,8 +172,11 @@ def node_data_dir(data: dict[str, Any]) -> Path:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            temp.write_bytes(content)
-            os.replace(temp, target)  # tasks on one node may write the same file at once
+            try:
+                temp.write_bytes(content)
+                os.replace(temp, target)  # tasks on one node may write the same file at once
+            finally:  # a cancelled task leaves no half-written copy behind
+                temp.unlink(missing_ok=True)
     return folder
 
 

@@ -22,6 +22,8 @@ from cnnreport.config import ExperimentConfig, check_range, range_text
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.jobs.reproduce import Job, needs_work, relative_cost
 from cnnreport.presets import preset_config
+from cnnreport.storage.atomic import is_entry_name
+from cnnreport.storage.reading import read_regular
 from cnnreport.storage.rundir import RunDir, list_runs
 from cnnreport.storage.sweeps import previous_created, write_sweep
 
@@ -40,6 +42,7 @@ OPTIONS: dict[str, type] = {
 }  # fmt: skip
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 FILE_KEYS = ("name", "preset", "seeds", "grid", "options")
+MAX_SWEEP_FILE_BYTES = 1024**2  # a grid a person writes by hand is a few hundred bytes
 Value = str | int | float | bool
 
 
@@ -133,7 +136,7 @@ def grid_entry(option: str, values: Sequence[Value]) -> tuple[str, tuple[Value, 
 def read_sweep_file(path: Path) -> dict[str, Any]:
     """The TOML file's settings (name, preset, seeds, [grid], [options]) as checked values."""
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_regular(path, MAX_SWEEP_FILE_BYTES).decode())
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read sweep file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -189,7 +192,7 @@ def _counts(items: Iterable[str]) -> dict[str, int]:
 
 
 def _check_name(name: str) -> str:
-    if not name or name in (".", "..") or "/" in name or "\0" in name:
+    if not is_entry_name(name):
         raise BadInput(f"invalid sweep --name {name!r}")
     return name
 

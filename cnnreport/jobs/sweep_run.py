@@ -14,13 +14,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cnnreport.config import THREADS_PER_CORE, check_range
 from cnnreport.errors import BadInput
 from cnnreport.jobs.pool import Outcome, Update
 from cnnreport.jobs.reproduce import Job, Settings, TrainingProgress, finish_run, run_all, run_job
 from cnnreport.jobs.sweep import Plan, SweepSpec, plan
+from cnnreport.storage.atomic import refuse_link
+from cnnreport.storage.rundir import RunDir
 from cnnreport.system import available_cores, pick_device
 
 OnUpdate = Callable[[Update], None]
+MAX_RAY_THREADS = 1024  # per run on a Ray node; more than any node has
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,25 @@ def check(spec: SweepSpec, where: Where) -> Plan:
     """Everything a user can get wrong, refused before any folder is made."""
     from cnnreport.ml.data import require_files
 
-    for name, value in (("--jobs", where.jobs), ("--threads", where.threads)):
-        if value is not None and value < 1:
-            raise BadInput(f"{name} must be at least 1, not {value}")
+    if where.jobs is not None:
+        check_range("--jobs", where.jobs)  # as reproduce's
+    if where.threads is not None:  # as train's here; on Ray, the nodes' CPUs bound it too (ray_if_asked)
+        most = THREADS_PER_CORE * available_cores() if where.ray is None else MAX_RAY_THREADS
+        check_range("--threads", where.threads, 1, most)
     pick_device(where.device)
+    check_folder(where.runs_dir / spec.name)
     sweep = plan(spec, where.runs_dir)
     for dataset in sorted({job.config.dataset for job in sweep.jobs}):
         require_files(where.data_dir, dataset)
     return sweep
+
+
+def check_folder(folder: Path) -> None:
+    """A sweep's folder may be neither a symbolic link (its runs would land outside the runs dir)
+    nor a plain run's folder (the two would share its files)."""
+    refuse_link(folder)
+    if RunDir(folder).config_file.exists():
+        raise BadInput(f"{folder} is a run's folder, not a sweep's; choose another sweep --name")
 
 
 def train_evaluate_inspect(job: Job, settings: Settings, report: OnUpdate) -> float:
@@ -81,7 +96,7 @@ def ray_if_asked(address: str | None, threads: int | None = None) -> Iterator[An
     if address is None:
         yield None
         return
-    from cnnreport.jobs.ray_runner import check_fits, connected
+    from cnnreport.jobs.ray_connect import check_fits, connected
 
     with connected(address) as ray:
         check_fits(ray, threads or 1)

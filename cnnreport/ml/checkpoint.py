@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from cnnreport.errors import RunError
+from cnnreport.storage.reading import open_regular
 from cnnreport.storage.rundir import SCHEMA_VERSION, RunDir, check_metrics, is_number
 
 CHECKPOINT_TYPES = {
@@ -43,7 +44,10 @@ def load_checkpoint(run: RunDir) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():  # torch's advice is not for our users; our line says it all
             warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with open_regular(path) as handle:
+                state = torch.load(handle, map_location="cpu", weights_only=True)
+    except RunError:
+        raise
     except Exception as exc:
         raise RunError(_unloadable(path, exc)) from None
     if not isinstance(state, dict) or state.get("schema_version") != SCHEMA_VERSION:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import shutil
 import socket
 import zlib
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import torch
 
 from cnnreport import config
 from cnnreport.errors import DataError
+from cnnreport.storage.reading import read_regular
 
 # torchvision's folder name for each dataset.
 TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
@@ -23,6 +25,7 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 IDX_UBYTE = 0x08
+MAX_IDX_BYTES = 256 * 1024**2  # MNIST's largest file is 47 MB
 IMAGE_SIDE = 28
 
 
@@ -44,7 +47,8 @@ def default_data_dir() -> Path:
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file of unsigned bytes (plain or gzipped) into an array, validating it."""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        content = read_regular(path, MAX_IDX_BYTES)
+        raw = gzip.decompress(content) if path.suffix == ".gz" else content
     except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a gzip stream with corrupt data
         raise DataError(f"{path}: cannot read ({exc})") from None
     return parse_idx(raw, path.name)
@@ -102,9 +106,13 @@ def load_split(data_dir: Path, dataset: str, split: str) -> Split:
 
 
 def require_files(data_dir: Path, dataset: str) -> None:
-    """Fail now, with the one clear message, when a split's files cannot be found or fetched."""
+    """Fail now, with the one clear message, when a split's files cannot be found, fetched or read.
+
+    Each file is read and checked in full: a truncated one must stop a sweep before it makes
+    anything, not fail each of its runs.
+    """
     for split in SPLIT_FILES:
-        _locate(data_dir, dataset, split)
+        load_split(data_dir, dataset, split)
 
 
 def _locate(data_dir: Path, dataset: str, split: str) -> tuple[Path, Path]:
@@ -128,6 +136,7 @@ def _try_download(data_dir: Path, dataset: str) -> bool:
     import torchvision.datasets as tvd
 
     loader = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST, "kmnist": tvd.KMNIST}[dataset]
+    made = _first_missing(data_dir, data_dir / TORCHVISION_FOLDERS[dataset] / "raw")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(15)
     try:
@@ -135,9 +144,18 @@ def _try_download(data_dir: Path, dataset: str) -> bool:
             loader(str(data_dir), train=train, download=True)
         return True
     except Exception:  # any network or disk failure: report the missing files instead
+        if made is not None:  # what the failed download made holds nothing of use
+            shutil.rmtree(made, ignore_errors=True)
         return False
     finally:
         socket.setdefaulttimeout(previous)
+
+
+def _first_missing(top: Path, inner: Path) -> Path | None:
+    """The outermost folder from `top` down to `inner` that does not exist yet, if any."""
+    chain = [inner, *inner.parents]
+    missing = [folder for folder in chain[: chain.index(top) + 1] if not folder.exists()]
+    return missing[-1] if missing else None
 
 
 def group_labels(labels: torch.Tensor, classes: int) -> torch.Tensor:

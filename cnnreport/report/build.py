@@ -25,7 +25,7 @@ from cnnreport.report.sections.summary import commands_for, run_facts, status_wa
 from cnnreport.storage.atomic import atomic_write, check_output
 from cnnreport.storage.peek import plain_fields
 from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
-from cnnreport.storage.sweeps import SWEEP_FILE, find_sweeps
+from cnnreport.storage.sweeps import SWEEP_FILE, find_sweeps, read_sweep
 
 Step = Callable[[str], None]
 
@@ -94,6 +94,8 @@ def build_report(
     check_output(output)
     for run in runs:
         check_run(run)
+    for folder in sweeps:  # a hand-edited sweep.json is refused as a run's files are
+        read_sweep(folder)
     ordered = writeup_order(runs)
     everything = [RunResults(run) for run in ordered]
     parts = []

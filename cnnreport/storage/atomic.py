@@ -25,6 +25,14 @@ NAME_MAX = 255  # bytes in one file name on every common Linux file system
 TEMP_MARK = ".cnnreport-"  # temp files are named .<target>.cnnreport-<random>.tmp
 
 
+def is_entry_name(name: object) -> bool:
+    """Whether `name` can only name an entry of a folder: not a path, not '.' or '..', not too long."""
+    return (
+        isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\0" not in name
+        and len(name.encode(errors="replace")) <= NAME_MAX
+    )  # fmt: skip
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write via a fresh temp file in the same folder, fsync, then rename over the target.
 

@@ -12,17 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.errors import RunError
+from cnnreport.storage.reading import read_regular
 
 MAX_JSON_BYTES = 64 * 1024**2  # our largest document is well under 1 MB
 MAX_JSON_DEPTH = 32  # our documents nest 5 deep; deeper ones are not ours
+# Our longest strings are command lines and paths; a class label of megabytes would cost the
+# report gigabytes of memory where it is laid out, so every string (and key) is bounded.
+MAX_STRING_CHARS = 16 * 1024
 
 
 def parse_json(path: Path) -> Any:
     """The parsed document, or a RunError naming the file for anything we would not trust."""
     try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise RunError(f"{path}: too large for a cnnreport file ({path.stat().st_size:,} bytes)")
-        data = json.loads(path.read_text())
+        data = json.loads(read_regular(path, MAX_JSON_BYTES).decode())
     except FileNotFoundError:
         raise RunError(f"{path}: missing") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, 5000-digit numbers
@@ -31,6 +33,11 @@ def parse_json(path: Path) -> Any:
         raise RunError(f"{path}: not a cnnreport file (nested too deeply or too large to read)") from None
     if depth(data) > MAX_JSON_DEPTH:
         raise RunError(f"{path}: not a cnnreport file (nested more than {MAX_JSON_DEPTH} levels deep)")
+    longest = longest_string(data)
+    if longest > MAX_STRING_CHARS:
+        raise RunError(
+            f"{path}: not a cnnreport file (a string of {longest:,} characters; ours have at most {MAX_STRING_CHARS:,})"
+        )
     return data
 
 
@@ -44,6 +51,21 @@ def depth(data: Any) -> int:
             if level <= MAX_JSON_DEPTH:
                 stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+def longest_string(data: Any) -> int:
+    """The length of the longest string (value or key) in a parsed document, found without recursion."""
+    longest, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            longest = max(longest, len(item))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return longest
 
 
 def finite_only(value: Any, where: str, nulls: dict[str, str]) -> Any:

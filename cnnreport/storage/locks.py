@@ -38,8 +38,9 @@ def hold(folder: Path, lock_file: Path, run_name: str) -> Iterator[None]:
 
 def is_held(lock_file: Path) -> bool:
     """Whether a live process holds the lock (a killed holder's lock is free)."""
-    try:  # read-only: works on a read-only runs dir too; a symbolic link is never our lock
-        fd = os.open(lock_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:  # read-only: works on a read-only runs dir too; a symbolic link is never our lock, and a
+        # planted FIFO must not keep the open waiting for a writer (O_NONBLOCK)
+        fd = os.open(lock_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
     try:

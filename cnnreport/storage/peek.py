@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from cnnreport.storage.reading import open_regular
+
 
 class _Inert:
     """Stands in for a tensor or storage: takes any arguments or state, does nothing."""
@@ -41,7 +43,7 @@ class _PlainUnpickler(pickle.Unpickler):
 def plain_fields(path: Path) -> dict[str, Any] | None:
     """The checkpoint's top-level dict with tensors as placeholders; None when it cannot be read so."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             member = next(name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl")
             with archive.open(member) as pickled:
                 state = _PlainUnpickler(pickled).load()

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed
 from cnnreport.storage import locks
-from cnnreport.storage.atomic import NAME_MAX, atomic_write, refuse_link, remove_stale_temps
+from cnnreport.storage.atomic import NAME_MAX, atomic_write, is_entry_name, refuse_link, remove_stale_temps
 from cnnreport.storage.documents import document_text, parse_json
+from cnnreport.storage.reading import open_regular
+from cnnreport.storage.sweeps import SWEEP_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,10 +155,12 @@ class RunDir:
         import numpy as np
 
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            with open_regular(path) as handle, np.load(handle, allow_pickle=False) as npz:
                 return {key: npz[key] for key in npz.files}
         except FileNotFoundError:
             raise RunError(f"{path}: missing") from None
+        except RunError:
+            raise
         except Exception as exc:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
@@ -246,18 +250,26 @@ def list_runs(runs_dir: Path) -> list[RunDir]:
     return [RunDir(p) for p in sorted(runs_dir.iterdir()) if (p / "config.json").is_file()]
 
 
-def create_run(runs_dir: Path, name: str) -> RunDir:
-    """The run dir `name` in runs_dir, made if absent; names and places that cannot hold one are bad input."""
-    if not name or name in (".", "..") or "/" in name or "\0" in name:
-        raise RunError(f"invalid run name {name!r}")
-    if len(name.encode()) > NAME_MAX:
+def create_run(runs_dir: Path, name: str, resume: bool = False) -> RunDir:
+    """The run dir `name` in runs_dir, made if absent; names and places that cannot hold one are bad input.
+
+    With `resume` (the user's --resume) the run must have been started: a mistyped name must
+    not train a new run under the typo.
+    """
+    if len(name.encode(errors="replace")) > NAME_MAX:
         raise RunError(f"invalid run name: {len(name.encode())} bytes, longer than the {NAME_MAX} a file name may have")
+    if not is_entry_name(name):
+        raise RunError(f"invalid run name {name!r}")
     if runs_dir.exists() and not runs_dir.is_dir():
         raise BadInput(f"--runs-dir {runs_dir} is a file, not a folder")
     path = runs_dir / name
     refuse_link(path)
     if path.exists() and not path.is_dir():
         raise BadInput(f"{path} exists and is not a run directory; choose another --name")
+    if (path / SWEEP_FILE).exists():  # a run there would mix its files with the sweep's
+        raise BadInput(f"{path} is a sweep's folder, not a run's; choose another --name")
+    if resume and not RunDir(path).config_file.is_file() and not RunDir(path).is_locked():  # locked: starting now
+        raise BadInput(f"--resume: there is no run {name!r} in {runs_dir} to resume; leave out --resume to start it")
     fresh = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.errors import RunError
-from cnnreport.storage.atomic import atomic_write
+from cnnreport.storage.atomic import atomic_write, is_entry_name, refuse_link
 from cnnreport.storage.documents import document_text, parse_json
 
 SWEEP_FILE = "sweep.json"
@@ -32,7 +32,22 @@ def read_sweep(folder: Path) -> dict[str, Any]:
         raise RunError(f"{path}: not a sweep file of schema version {SCHEMA_VERSION}")
     if not isinstance(data.get("grid"), dict) or not isinstance(data.get("cells"), list):
         raise RunError(f"{path}: lacks its grid or cells")
+    for cell in data["cells"]:
+        _check_cell(path, cell)
     return data
+
+
+def _check_cell(path: Path, cell: Any) -> None:
+    """A cell has a name, options, and runs named as folders inside the sweep's (a hand-edited
+    '../other' or '/abs' would make the report read runs from anywhere)."""
+    if not (isinstance(cell, dict) and isinstance(cell.get("name"), str) and isinstance(cell.get("options"), dict)):
+        raise RunError(f"{path}: a cell lacks its name or options")
+    runs = cell.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise RunError(f"{path}: cell {cell['name']!r} lists no runs")
+    outside = next((name for name in runs if not is_entry_name(name)), None)
+    if outside is not None:
+        raise RunError(f"{path}: cell {cell['name']!r} names run {outside!r}, which is not a folder inside the sweep")
 
 
 def previous_created(folder: Path) -> str | None:
@@ -46,6 +61,7 @@ def previous_created(folder: Path) -> str | None:
 def write_sweep(folder: Path, document: dict[str, Any]) -> Path:
     """Write sweep.json (schema version added) atomically, making the folder when absent."""
     path = folder / SWEEP_FILE
+    refuse_link(folder)  # the sweep's runs would land wherever it points
     folder.mkdir(parents=True, exist_ok=True)
     text = document_text({"schema_version": SCHEMA_VERSION, **document})
     atomic_write(path, lambda handle: handle.write(text.encode()))
