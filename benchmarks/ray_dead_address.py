@@ -4,7 +4,8 @@ stop on Ctrl-C while it connects, beside the goals: under 30 s to fail, under 5 
 Three cases, each a fresh process from this checkout: 127.0.0.1:1 (nothing listens), a port on
 127.0.0.1 that accepts and never answers, and Ctrl-C 2 s into connecting to that port. Python and
 torch start first; that time is shown separately (the `--help` line) so the rest can be judged.
-Starts no cluster and sends nothing but to this machine.
+Starts no cluster, and runs in a network namespace of its own that holds only the loopback
+device (this needs root or user namespaces), so nothing is sent to any address but 127.0.0.1.
 
     python benchmarks/ray_dead_address.py
 """
@@ -23,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.idx_files import write_dataset  # noqa: E402 - after the checkout is on the path
+from tests.cluster.conftest import loopback_only_network  # noqa: E402 - after the checkout is on the path
+from tests.idx_files import write_dataset  # noqa: E402
 
 FAIL_GOAL, CTRL_C_GOAL = 30.0, 5.0
 
@@ -64,6 +66,7 @@ def address(server: socket.socket) -> str:
 
 
 def main() -> None:
+    loopback_only_network()  # Ray dials this machine's own address for 127.0.0.1: keep it to loopback
     with tempfile.TemporaryDirectory() as temp, silent_port() as quiet, silent_port() as stopped:
         folder = Path(temp)
         startup = run([sys.executable, "-m", "cnnreport", "sweep", "--help"])

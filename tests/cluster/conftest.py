@@ -38,7 +38,11 @@ private_network: list[str] = []  # the namespace loopback_only_network made, onc
 
 
 def loopback_only_network() -> None:
-    """Move this process (and all it starts) into a new network namespace with only `lo`, up."""
+    """Move this process (and all it starts) into a new network namespace with only `lo`, up.
+
+    Once is enough: a second move would cut this process off from a cluster already started."""
+    if private_network:
+        return
     libc, before = ctypes.CDLL(None, use_errno=True), os.readlink("/proc/self/ns/net")
     if libc.unshare(CLONE_NEWNET) != 0:
         uid, gid = os.getuid(), os.getgid()
