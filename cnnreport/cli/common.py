@@ -4,6 +4,8 @@ error into one line and an exit code."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shlex
 import sys
 import warnings
@@ -15,7 +17,7 @@ import typer
 
 from cnnreport import console
 from cnnreport.config import ExperimentConfig, range_text
-from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.errors import BadInput, CnnReportError, WorkFailed, from_os_error, os_reason
 from cnnreport.presets import preset_config
 
 click_errors: Any
@@ -49,6 +51,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
 
 
+STREAM_ERRNOS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # a full or failing device behind stdout
 INTERRUPTED = "interrupted: stopped before finishing; files already written are complete, run the command again"
 
 
@@ -59,11 +62,18 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
             yield
+            sys.stdout.flush()  # printed results reach their file now, while a full disk is still our error
     except (typer.Exit, typer.Abort, click_errors.ClickException):
         raise
     except CnnReportError as exc:
         console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        error = output_failure(exc) or from_os_error(exc)
+        console.error(err, str(error))
+        raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         console.line(err, interrupted)
         raise typer.Exit(130) from None
@@ -71,6 +81,19 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         first_line = (str(exc).strip().splitlines() or [""])[0]
         console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
         raise typer.Exit(1) from None
+
+
+def output_failure(exc: OSError) -> CnnReportError | None:
+    """The error when standard output could not take the results (`> /dev/full`); None for other errors.
+
+    Files cnnreport writes name themselves in their errors; a nameless write error is the output
+    stream's. What stays buffered is dropped, so Python's own flush at exit prints no traceback.
+    """
+    if exc.filename is not None or exc.errno not in STREAM_ERRNOS:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return WorkFailed(f"cannot write the results to standard output: {os_reason(exc)}")
 
 
 def command_line() -> str:

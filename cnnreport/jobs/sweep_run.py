@@ -18,6 +18,7 @@ from cnnreport.errors import BadInput
 from cnnreport.jobs.pool import Outcome, Update
 from cnnreport.jobs.reproduce import Job, Settings, TrainingProgress, finish_run, run_all, run_job
 from cnnreport.jobs.sweep import Plan, SweepSpec, plan
+from cnnreport.storage.folders import refuse_non_folder
 from cnnreport.system import available_cores, pick_device
 
 OnUpdate = Callable[[Update], None]
@@ -44,6 +45,8 @@ def check(spec: SweepSpec, where: Where) -> Plan:
         if value is not None and value < 1:
             raise BadInput(f"{name} must be at least 1, not {value}")
     pick_device(where.device)
+    refuse_non_folder(where.runs_dir, "runs dir")
+    refuse_non_folder(where.runs_dir / spec.name, f"sweep {spec.name}: its folder")
     sweep = plan(spec, where.runs_dir)
     for dataset in sorted({job.config.dataset for job in sweep.jobs}):
         require_files(where.data_dir, dataset)

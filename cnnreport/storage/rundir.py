@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed
+from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed, os_reason
 from cnnreport.storage import locks
 from cnnreport.storage.atomic import NAME_MAX, atomic_write, refuse_link, remove_stale_temps
 from cnnreport.storage.documents import document_text, parse_json
+from cnnreport.storage.folders import holds_file, refuse_non_folder, runs_dir_entries
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,7 +131,11 @@ class RunDir:
 
     def read_status(self) -> dict[str, Any]:
         """The run's status record; a 'running' run whose lock is free was interrupted."""
-        if not self.status_file.exists():
+        try:
+            present = self.status_file.exists()
+        except OSError as exc:  # a run folder we may not look into
+            raise RunError(f"{self.status_file}: unreadable ({os_reason(exc)})") from None
+        if not present:
             return {"status": "missing"}
         status = self.read_json(self.status_file)
         if status.get("status") == "running" and not self.is_locked():
@@ -240,10 +245,9 @@ def resolve_run(run: str, runs_dir: Path) -> RunDir:
 
 
 def list_runs(runs_dir: Path) -> list[RunDir]:
-    """All run directories under runs_dir, sorted by name."""
-    if not runs_dir.is_dir():
-        return []
-    return [RunDir(p) for p in sorted(runs_dir.iterdir()) if (p / "config.json").is_file()]
+    """All run directories under runs_dir, sorted by name; a folder we may not look into is listed too,
+    so its readers say it is unreadable instead of passing over it."""
+    return [RunDir(p) for p in runs_dir_entries(runs_dir) if holds_file(p, "config.json") is not False]
 
 
 def create_run(runs_dir: Path, name: str) -> RunDir:
@@ -252,8 +256,7 @@ def create_run(runs_dir: Path, name: str) -> RunDir:
         raise RunError(f"invalid run name {name!r}")
     if len(name.encode()) > NAME_MAX:
         raise RunError(f"invalid run name: {len(name.encode())} bytes, longer than the {NAME_MAX} a file name may have")
-    if runs_dir.exists() and not runs_dir.is_dir():
-        raise BadInput(f"--runs-dir {runs_dir} is a file, not a folder")
+    refuse_non_folder(runs_dir, "--runs-dir")
     path = runs_dir / name
     refuse_link(path)
     if path.exists() and not path.is_dir():
