@@ -15,6 +15,7 @@ import torch
 
 from cnnreport import config
 from cnnreport.errors import DataError
+from cnnreport.storage.folders import folder_from_environment
 
 # torchvision's folder name for each dataset.
 TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
@@ -38,7 +39,7 @@ class Split:
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("CNNREPORT_DATA_DIR", "data"))
+    return folder_from_environment("CNNREPORT_DATA_DIR", "data")
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -20,8 +20,9 @@ from typing import BinaryIO
 
 from cnnreport.errors import BadInput, RunError, WorkFailed, os_reason
 
-# Tests set this to hold every atomic write between fsync and rename, so a kill lands there.
-PAUSE_BEFORE_RENAME = "CNNREPORT_TEST_PAUSE_BEFORE_RENAME"
+# Seconds every atomic write waits between fsync and rename, so a test's kill lands there. Only
+# tests set it (tests/faults/slowed_cli.py): no environment variable reaches it in production.
+pause_before_rename = 0.0
 NAME_MAX = 255  # bytes in one file name on every common Linux file system
 TEMP_MARK = ".cnnreport-"  # temp files are named .<target>.cnnreport-<random>.tmp
 
@@ -43,8 +44,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-            if os.environ.get(PAUSE_BEFORE_RENAME):
-                time.sleep(float(os.environ[PAUSE_BEFORE_RENAME]))
+            if pause_before_rename:
+                time.sleep(pause_before_rename)
             os.replace(temp, path)
     except OSError as exc:
         _discard(temp)

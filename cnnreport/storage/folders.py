@@ -6,6 +6,7 @@ reported as unreadable by whoever reads them, never a crash while listing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cnnreport.errors import BadInput, RunError, os_reason
@@ -34,3 +35,17 @@ def refuse_non_folder(path: Path, what: str) -> None:
     """A file (or anything but a folder) where a folder must be is bad input, said before any work."""
     if path.exists() and not path.is_dir():
         raise BadInput(f"{what} {path} is a file, not a folder; give a folder")
+
+
+def folder_from_environment(variable: str, default: str) -> Path:
+    """The folder an environment variable names, or `default` when it is unset.
+
+    Set but empty (`CNNREPORT_RUNS_DIR=`) is refused: read as a path it would silently mean the
+    current folder, and a command would then write run folders wherever it was started.
+    """
+    value = os.environ.get(variable)
+    if value is None:
+        return Path(default)
+    if not value.strip():
+        raise BadInput(f"{variable} is set but empty; unset it (for ./{default}) or set it to a folder")
+    return Path(value)

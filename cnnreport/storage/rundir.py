@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed, os_
 from cnnreport.storage import locks
 from cnnreport.storage.atomic import NAME_MAX, atomic_write, refuse_link, remove_stale_temps
 from cnnreport.storage.documents import document_text, parse_json
-from cnnreport.storage.folders import holds_file, refuse_non_folder, runs_dir_entries
+from cnnreport.storage.folders import folder_from_environment, holds_file, refuse_non_folder, runs_dir_entries
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +51,7 @@ ANALYSIS_ARRAYS = (  # the keys of analysis.npz
 
 
 def default_runs_dir() -> Path:
-    return Path(os.environ.get("CNNREPORT_RUNS_DIR", "runs"))
+    return folder_from_environment("CNNREPORT_RUNS_DIR", "runs")
 
 
 @dataclass(frozen=True)
