@@ -26,6 +26,7 @@ from cnnreport.jobs.reproduce import Job, needs_work, relative_cost
 from cnnreport.jobs.sweep_file import check_sweep_name, read_sweep_file
 from cnnreport.presets import preset_config
 from cnnreport.storage.atomic import NAME_MAX
+from cnnreport.storage.folders import holds_file, runs_dir_entries
 from cnnreport.storage.rundir import RunDir, list_runs
 from cnnreport.storage.sweeps import previous_created, write_sweep
 
@@ -157,18 +158,20 @@ def plan(spec: SweepSpec, runs_dir: Path) -> Plan:
     """Check every run's config as `train` would and name its folder; touches nothing on disk."""
     base, folder = base_config(spec), runs_dir / spec.name
     known = _existing_configs(folder)
+    present = {entry.name for entry in runs_dir_entries(folder)}  # listed once: a grid may have 10,000 runs
+    grid_cells = cells(spec.grid)
     runs: dict[str, list[Job]] = {}
-    for cell in cells(spec.grid):
+    for cell in grid_cells:
         _refuse_long_name(folder, f"{cell.name}-seed{spec.seeds - 1}")
         config = base.replace(**cell.options)  # raises BadInput exactly as train would
         jobs = []
         for seed in range(spec.seeds):
             seeded = config.replace(seed=seed)
-            jobs.append(Job(known.get(seeded) or _free_name(folder, f"{cell.name}-seed{seed}"), seeded))
+            jobs.append(Job(known.get(seeded) or _free_name(folder, f"{cell.name}-seed{seed}", present), seeded))
         runs[cell.name] = jobs
-    todo = [job for jobs in runs.values() for job in jobs if _needs_work(folder / job.name)]
+    todo = [job for jobs in runs.values() for job in jobs if job.name not in present or _needs_work(folder / job.name)]
     todo.sort(key=lambda job: -relative_cost(job.config))
-    return Plan(spec, folder, cells(spec.grid), runs, todo)
+    return Plan(spec, folder, grid_cells, runs, todo)
 
 
 def _refuse_long_name(folder: Path, run_name: str) -> None:
@@ -192,9 +195,11 @@ def _existing_configs(folder: Path) -> dict[ExperimentConfig, str]:
     return found
 
 
-def _free_name(folder: Path, name: str) -> str:
-    if (folder / name / "config.json").exists():
-        raise BadInput(f"{folder / name} holds a run with other options; choose another sweep --name")
+def _free_name(folder: Path, name: str, present: set[str]) -> str:
+    if name in present and holds_file(folder / name, "config.json") is not False:
+        raise BadInput(
+            f"{folder / name} holds a run with other options (or one we cannot read); choose another sweep --name"
+        )
     return name
 
 
