@@ -68,7 +68,7 @@ def _scalar(path: Path, key: str, option: str, value: object) -> Value:
     """One option's value: a string, number or boolean, never a list or table."""
     field_name(option)
     if not isinstance(value, (str, int, float, bool)):
-        raise BadInput(f"{path}: {key} must be a single value (string, number or true/false), not {shown(value)}")
+        raise BadInput(f"{path}: {key} must be one string, number or true/false, not {shown(value)}")
     return convert(option, value)
 
 
