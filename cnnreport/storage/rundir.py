@@ -238,8 +238,11 @@ def resolve_run(run: str, runs_dir: Path) -> RunDir:
     """A run given by name (inside runs_dir) or by path; it must hold a config."""
     candidates = [runs_dir / run, Path(run)]
     for candidate in candidates:
-        if (candidate / "config.json").is_file():
-            return RunDir(candidate)
+        try:
+            if (candidate / "config.json").is_file():
+                return RunDir(candidate)
+        except OSError as exc:  # a run folder we may not look into
+            raise RunError(f"cannot read run {run!r} at {candidate}: {os_reason(exc)}") from None
     raise RunError(f"unknown run {run!r}: no run directory with a config.json at {runs_dir / run} or {run}")
 
 
