@@ -58,5 +58,7 @@ def os_reason(exc: OSError) -> str:
 def from_os_error(exc: OSError, doing: str = "") -> CnnReportError:
     """An OSError as cnnreport's one line: what was being done, the file, the cause; exit 2 or 1."""
     kind = _OS_REASONS.get(exc.errno or 0, ("", WorkFailed))[1]
-    where = " ".join(str(part) for part in (doing or "cannot use", exc.filename) if part)
+    if exc.filename is None:
+        return kind(f"{doing or 'the operating system refused'}: {os_reason(exc)}")
+    where = f"{doing or 'cannot use'} {exc.filename}"
     return kind(f"{where}: {os_reason(exc)}")

@@ -68,9 +68,7 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
     except CnnReportError as exc:
         console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
+    except OSError as exc:  # one nobody expected: still cnnreport's words, exit 2 or 1
         error = output_failure(exc) or from_os_error(exc)
         console.error(err, str(error))
         raise typer.Exit(error.exit_code) from None
