@@ -122,10 +122,10 @@ def check_run(run: RunDir) -> None:
     The checkpoint's config is read without torch (storage.peek); one that cannot be read so
     is left alone, since the report never loads it.
     """
+    config = run.read_config()  # first: in a folder we may not read, it says so in one line
     for path in (run.status_file, run.metrics_file, run.evaluation_file, run.anatomy_file):
         if path.exists():
             run.read_json(path)
-    config = run.read_config()
     if not run.checkpoint_file.exists():
         return
     state = plain_fields(run.checkpoint_file)

@@ -70,10 +70,11 @@ def test_list_shows_an_unreadable_run_and_goes_on(runs: Path, locked: str) -> No
     assert lines[f"{SWEEP}/{SWEEP_RUN}"] == "finished"  # the others are still listed
 
 
+@pytest.mark.parametrize("named", [["reference"], []], ids=["named", "every run"])
 @pytest.mark.parametrize("locked", ["reference/run.json", "reference/metrics.json", "reference"])
-def test_report_names_an_unreadable_run(runs: Path, tmp_path: Path, locked: str) -> None:
+def test_report_names_an_unreadable_run(runs: Path, tmp_path: Path, locked: str, named: list[str]) -> None:
     (runs / locked).chmod(0)
-    done = cnnreport("report", "reference", "--runs-dir", runs, "-o", tmp_path / "report.html", as_user=True)
+    done = cnnreport("report", *named, "--runs-dir", runs, "-o", tmp_path / "report.html", as_user=True)
     assert_refused(done, 2, "reference", "permission denied")
     assert not (tmp_path / "report.html").exists()
 
