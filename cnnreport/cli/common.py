@@ -4,6 +4,7 @@ error into one line and an exit code."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import shlex
@@ -17,7 +18,7 @@ import typer
 
 from cnnreport import console
 from cnnreport.config import ExperimentConfig, range_text
-from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.errors import BadInput, CnnReportError, WorkFailed, from_os_error, os_reason
 from cnnreport.presets import preset_config
 
 click_errors: Any
@@ -52,6 +53,7 @@ RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir)
 
 
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a tool a closed pipe ended
+STREAM_ERRNOS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)  # a full or failing device behind stdout
 INTERRUPTED = "interrupted: stopped before finishing; files already written are complete, run the command again"
 
 
@@ -66,19 +68,23 @@ def user_errors(interrupted: str = INTERRUPTED) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings are not for our users; errors say it all
             yield
-        sys.stdout.flush()  # here, not at exit: a closed pipe is then seen below
+            sys.stdout.flush()  # printed results reach their file now, while a full disk is still our error
     except (typer.Exit, typer.Abort, click_errors.ClickException):
         raise
     except CnnReportError as exc:
         console.error(err, str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # one nobody expected: still cnnreport's words, exit 2 or 1
+        if isinstance(exc, BrokenPipeError) and stdout_reader_gone():
+            drop_stdout()
+            raise typer.Exit(SIGPIPE_EXIT) from None
+        error = output_failure(exc) or from_os_error(exc)
+        console.error(err, str(error))
+        raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         console.line(err, interrupted)
         raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - a bug still ends as one line, exit 1
-        if isinstance(exc, BrokenPipeError) and stdout_reader_gone():
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
-            raise typer.Exit(SIGPIPE_EXIT) from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
         console.error(err, f"unexpected {type(exc).__name__}: {first_line}")
         raise typer.Exit(1) from None
@@ -92,6 +98,24 @@ def stdout_reader_gone() -> bool:
         return any(events & select.POLLERR for _fd, events in poller.poll(0))
     except (OSError, ValueError):  # no file descriptor (tests capture stdout in memory)
         return False
+
+
+def output_failure(exc: OSError) -> CnnReportError | None:
+    """The error when standard output could not take the results (`> /dev/full`); None for other errors.
+
+    Files cnnreport writes name themselves in their errors; a nameless write error is the output
+    stream's.
+    """
+    if exc.filename is not None or exc.errno not in STREAM_ERRNOS:
+        return None
+    drop_stdout()
+    return WorkFailed(f"cannot write the results to standard output: {os_reason(exc)}")
+
+
+def drop_stdout() -> None:
+    """Point stdout at /dev/null, dropping what is buffered: Python's own flush at exit must not fail."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def command_line() -> str:

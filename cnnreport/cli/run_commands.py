@@ -123,11 +123,12 @@ def train(
         if threads is not None:
             check_range("--threads", threads, 1, THREADS_PER_CORE * system.available_cores())
         pick_device(device)  # refuse a bad --device before any folder is made
+        data = data_dir or default_data_dir()  # and a bad CNNREPORT_DATA_DIR
         run = create_run(runs_dir or default_runs_dir(), name or default_run_name(config), resume=resume)
         with console.epoch_progress(err) as progress:
             try:
                 metrics = train_run(
-                    run, config, data_dir=data_dir or default_data_dir(), device=device, resume=resume,
+                    run, config, data_dir=data, device=device, resume=resume,
                     command=command_line(), on_progress=progress.update, on_epoch=progress.epoch_done,
                     threads=threads, on_notice=lambda text: console.line(err, f"note: {text}"),
                     cuda_graph=cuda_graph,

@@ -26,8 +26,8 @@ from cnnreport.cli.common import (
 )
 from cnnreport.config import check_range, range_text
 from cnnreport.presets import CHOOSABLE
-from cnnreport.storage.atomic import check_output
 from cnnreport.storage.documents import finite_only
+from cnnreport.storage.outputs import check_report_output
 from cnnreport.storage.rundir import RunDir, default_runs_dir, resolve_run
 from cnnreport.system import pick_device
 
@@ -75,11 +75,11 @@ def reproduce(
             check_range("--jobs", jobs)
         check_range("--tsne-samples", tsne_samples)
         pick_device(device)
-        check_output(output)  # a report that cannot be written is refused before any training
+        runs = runs_dir or default_runs_dir()
+        check_report_output(output, runs)  # a report that cannot be written is refused before any training
         planned = plan(seeds, quick, dataset, with_tuned, ablation)  # refuses an unknown dataset
         require_files(data_dir or default_data_dir(), dataset)  # one error now, not one per run
         processes = min(jobs or system.available_cores(), len(planned))
-        runs = runs_dir or default_runs_dir()
         settings = Settings(
             runs, data_dir or default_data_dir(), device, threads=max(1, system.available_cores() // processes),
             tsne_samples=tsne_samples, command=command_line(),
@@ -136,9 +136,10 @@ def report(
         from cnnreport.report.build import select_contents
 
         check_range("--tsne-samples", tsne_samples)
-        check_output(output)
+        folder = runs_dir or default_runs_dir()
+        check_report_output(output, folder)
         # A sweep's runs show in its section; name SWEEP/RUN to add a run's own part.
-        chosen, sweeps = select_contents(runs_dir or default_runs_dir(), runs or [])
+        chosen, sweeps = select_contents(folder, runs or [])
         render_report(chosen, output, tsne_samples, sweeps=sweeps)
 
 

@@ -11,39 +11,26 @@ re-trains nothing it shares with a smaller one.
 from __future__ import annotations
 
 import itertools
-import sys
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cnnreport.config import ExperimentConfig, check_range, range_text
+from cnnreport.config import ExperimentConfig, check_range
 from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.jobs.grid import MAX_RUNS, Value, parse_grid_option, value_text
+from cnnreport.jobs.grid import OPTIONS as OPTIONS  # the options a grid may vary, re-exported
 from cnnreport.jobs.reproduce import Job, needs_work, relative_cost
+from cnnreport.jobs.sweep_file import check_sweep_name, read_sweep_file
 from cnnreport.presets import preset_config
-from cnnreport.storage.atomic import is_entry_name
-from cnnreport.storage.reading import read_regular
+from cnnreport.storage.atomic import NAME_MAX
+from cnnreport.storage.folders import holds_file, runs_dir_entries
 from cnnreport.storage.rundir import RunDir, list_runs
 from cnnreport.storage.sweeps import previous_created, write_sweep
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 reads TOML through the tomli backport
-    import tomli as tomllib
-
-# Every train option a grid may vary, as the command line spells it, and its field's type.
-# (--widths is left out: its value, C1,C2,C3, would collide with the comma between grid values.)
-OPTIONS: dict[str, type] = {
-    "dataset": str, "classes": int, "augment": bool, "dropout": float, "batch-norm": bool,
-    "epochs": int, "batch-size": int, "lr": float, "limit": int, "schedule": str,
-    "label-smoothing": float, "weight-decay": float, "validation": int, "ema": float, "rotate": float,
-    "shift": float,
-}  # fmt: skip
-TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-FILE_KEYS = ("name", "preset", "seeds", "grid", "options")
-MAX_SWEEP_FILE_BYTES = 1024**2  # a grid a person writes by hand is a few hundred bytes
-Value = str | int | float | bool
+NO_GRID: dict[str, dict[str, Any]] = {"grid": {}, "fixed": {}}
 
 
 @dataclass(frozen=True)
@@ -80,80 +67,6 @@ class Plan:
         return [job for jobs in self.runs.values() for job in jobs]
 
 
-def field_name(option: str) -> str:
-    """'batch-size' -> 'batch_size'; unknown options are bad input."""
-    spelled = option.strip().replace("_", "-")
-    if spelled == "seed":
-        raise BadInput("--grid seed: seeds are not a grid option; use --seeds N")
-    if spelled not in OPTIONS:
-        raise BadInput(f"--grid {option!r}: not a train option; choose from {', '.join(OPTIONS)}")
-    return spelled.replace("-", "_")
-
-
-def convert(option: str, raw: Value) -> Value:
-    """One grid value as its option's type; a string is read as the command line would read it."""
-    kind = OPTIONS[option.replace("_", "-")]
-    if isinstance(raw, str) and kind is not str:
-        text = raw.strip().lower()
-        try:
-            if kind is bool:
-                if text not in TRUE + FALSE:
-                    raise ValueError
-                return text in TRUE
-            return int(text) if kind is int else float(text)
-        except ValueError:
-            raise BadInput(f"--grid {option}: {raw!r} is not {_kind_name(kind)}") from None
-    accepted = {str: (str,), int: (int,), float: (int, float), bool: (bool,)}[kind]
-    if not isinstance(raw, accepted) or (isinstance(raw, bool) and kind is not bool):
-        raise BadInput(f"--grid {option}: {raw!r} is not {_kind_name(kind)}")
-    return float(raw) if kind is float else raw
-
-
-def _kind_name(kind: type) -> str:
-    return {str: "a word", int: "an integer", float: "a number", bool: "true or false"}[kind]
-
-
-def parse_grid_option(text: str) -> tuple[str, tuple[Value, ...]]:
-    """'lr=0.001,0.003' -> ('lr', (0.001, 0.003)), checked and typed."""
-    option, equals, values = text.partition("=")
-    if not equals:
-        raise BadInput(f"--grid {text!r}: write OPTION=VALUE,VALUE,... (for example lr=0.001,0.003)")
-    return grid_entry(option, values.split(",") if values.strip() else [])
-
-
-def grid_entry(option: str, values: Sequence[Value]) -> tuple[str, tuple[Value, ...]]:
-    """One option and its listed values: known option, at least one value, no repeats."""
-    name = field_name(option)
-    spelled = name.replace("_", "-")
-    if not values:
-        raise BadInput(f"--grid {spelled}: no values listed")
-    typed = tuple(convert(spelled, value) for value in values)
-    if len(set(typed)) != len(typed):
-        raise BadInput(f"--grid {spelled}: a value is listed twice in {list(values)}")
-    return name, typed
-
-
-def read_sweep_file(path: Path) -> dict[str, Any]:
-    """The TOML file's settings (name, preset, seeds, [grid], [options]) as checked values."""
-    try:
-        data = tomllib.loads(read_regular(path, MAX_SWEEP_FILE_BYTES).decode())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read sweep file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - set(FILE_KEYS)
-    if unknown:
-        raise BadInput(f"{path}: unknown keys {', '.join(sorted(unknown))}; allowed: {', '.join(FILE_KEYS)}")
-    for key in ("grid", "options"):
-        if not isinstance(data.get(key, {}), dict):
-            raise BadInput(f"{path}: [{key}] must be a table of option = values")
-    grid = dict(grid_entry(k, v if isinstance(v, list) else [v]) for k, v in data.get("grid", {}).items())
-    fixed = {field_name(k): convert(k, v) for k, v in data.get("options", {}).items()}
-    return {"name": data.get("name"), "preset": data.get("preset"), "seeds": data.get("seeds"), "grid": grid} | {
-        "fixed": fixed
-    }
-
-
 def build_spec(
     file: Path | None,
     grid: Iterable[str],
@@ -164,7 +77,9 @@ def build_spec(
     fixed: Mapping[str, Value | None] | None = None,
 ) -> SweepSpec:
     """The sweep from an optional TOML file, with command-line settings laid over it."""
-    base = read_sweep_file(file) if file is not None else {"grid": {}, "fixed": {}}
+    base: dict[str, Any] = (
+        read_sweep_file(file) if file is not None else dict.fromkeys(("name", "preset", "seeds")) | NO_GRID
+    )
     entries = [parse_grid_option(text) for text in grid]
     repeated = [option for option, count in _counts(option for option, _ in entries).items() if count > 1]
     if repeated:
@@ -172,16 +87,50 @@ def build_spec(
     chosen_grid = base["grid"] | dict(entries)
     if not chosen_grid:
         raise BadInput("a sweep needs at least one --grid OPTION=VALUES (or a sweep file with a [grid] table)")
-    chosen_name = name or base.get("name") or (file.stem if file else "sweep-" + "-".join(chosen_grid))
-    chosen_seeds = seeds if seeds is not None else base.get("seeds") or 1
-    if not isinstance(chosen_seeds, int) or isinstance(chosen_seeds, bool):
-        raise BadInput(f"--seeds must be a whole number in {range_text('--seeds')}, not {chosen_seeds!r}")
+    default_name = file.stem if file else "sweep-" + "-".join(chosen_grid)
+    chosen_name = name if name is not None else base["name"] or default_name
+    chosen_seeds = next(count for count in (seeds, base["seeds"], 1) if count is not None)
     check_range("--seeds", chosen_seeds)  # as reproduce's --seeds
     overrides = {k: v for k, v in (fixed or {}).items() if v is not None}
-    return SweepSpec(
-        _check_name(str(chosen_name)), preset or base.get("preset"), chosen_grid, base["fixed"] | overrides,
+    _refuse_fixed_in_grid(overrides, chosen_grid, "--")
+    _refuse_fixed_in_grid(base["fixed"], dict(entries), "the sweep file's [options] ")
+    spec = SweepSpec(
+        check_sweep_name(str(chosen_name)), preset or base["preset"], chosen_grid, base["fixed"] | overrides,
         chosen_seeds,
     )  # fmt: skip
+    refuse_too_many_runs(spec)
+    return spec
+
+
+def _refuse_fixed_in_grid(fixed: Mapping[str, Value], grid: Mapping[str, object], given_as: str) -> None:
+    """An option both fixed for every cell and varied by the grid has no one meaning: refuse it."""
+    both = [option for option in grid if option in fixed]
+    if both:
+        spelled = both[0].replace("_", "-")
+        raise BadInput(
+            f"{spelled} is given both as {given_as}{spelled} {fixed[both[0]]} and in the grid; "
+            "drop one of them (the grid's values, or the one fixed value)"
+        )
+
+
+def run_count(spec: SweepSpec) -> int:
+    """Cells times seeds, counted without listing a single cell."""
+    return math.prod(len(values) for values in spec.grid.values()) * spec.seeds
+
+
+def refuse_too_many_runs(spec: SweepSpec) -> None:
+    """A grid past MAX_RUNS would exhaust memory or time just being planned: one line instead."""
+    count = run_count(spec)
+    if count > MAX_RUNS:
+        factors = " x ".join(f"{len(values)} {option.replace('_', '-')}" for option, values in spec.grid.items())
+        raise BadInput(
+            f"sweep of {count:,} runs ({factors} x {seeds_text(spec.seeds)}) is over the limit of "
+            f"{MAX_RUNS:,} runs; split it into smaller sweeps"
+        )
+
+
+def seeds_text(seeds: int) -> str:
+    return f"{seeds} seed{'' if seeds == 1 else 's'}"
 
 
 def _counts(items: Iterable[str]) -> dict[str, int]:
@@ -189,22 +138,6 @@ def _counts(items: Iterable[str]) -> dict[str, int]:
     for item in items:
         counts[item] = counts.get(item, 0) + 1
     return counts
-
-
-def _check_name(name: str) -> str:
-    if not is_entry_name(name):
-        raise BadInput(f"invalid sweep --name {name!r}")
-    return name
-
-
-def value_text(option: str, value: Value) -> str:
-    """How a cell's name spells one option: lr0.001, batch-size20, augment-on, dataset-kmnist."""
-    spelled = option.replace("_", "-")
-    if isinstance(value, bool):
-        return f"{spelled}-{'on' if value else 'off'}"
-    if isinstance(value, str):
-        return f"{spelled}-{value}"
-    return f"{spelled}{value:g}" if isinstance(value, float) else f"{spelled}{value}"
 
 
 def cells(grid: Mapping[str, Sequence[Value]]) -> list[Cell]:
@@ -225,17 +158,28 @@ def plan(spec: SweepSpec, runs_dir: Path) -> Plan:
     """Check every run's config as `train` would and name its folder; touches nothing on disk."""
     base, folder = base_config(spec), runs_dir / spec.name
     known = _existing_configs(folder)
+    present = {entry.name for entry in runs_dir_entries(folder)}  # listed once: a grid may have 10,000 runs
+    grid_cells = cells(spec.grid)
     runs: dict[str, list[Job]] = {}
-    for cell in cells(spec.grid):
+    for cell in grid_cells:
+        _refuse_long_name(folder, f"{cell.name}-seed{spec.seeds - 1}")
         config = base.replace(**cell.options)  # raises BadInput exactly as train would
         jobs = []
         for seed in range(spec.seeds):
             seeded = config.replace(seed=seed)
-            jobs.append(Job(known.get(seeded) or _free_name(folder, f"{cell.name}-seed{seed}"), seeded))
+            jobs.append(Job(known.get(seeded) or _free_name(folder, f"{cell.name}-seed{seed}", present), seeded))
         runs[cell.name] = jobs
-    todo = [job for jobs in runs.values() for job in jobs if _needs_work(folder / job.name)]
+    todo = [job for jobs in runs.values() for job in jobs if job.name not in present or _needs_work(folder / job.name)]
     todo.sort(key=lambda job: -relative_cost(job.config))
-    return Plan(spec, folder, cells(spec.grid), runs, todo)
+    return Plan(spec, folder, grid_cells, runs, todo)
+
+
+def _refuse_long_name(folder: Path, run_name: str) -> None:
+    if len(run_name.encode()) > NAME_MAX:
+        raise BadInput(
+            f"sweep {folder.name}: the run folder name {run_name[:40]}... is {len(run_name.encode())} bytes, "
+            f"more than the {NAME_MAX} a file name may have; vary fewer options in one sweep"
+        )
 
 
 def _existing_configs(folder: Path) -> dict[ExperimentConfig, str]:
@@ -251,9 +195,11 @@ def _existing_configs(folder: Path) -> dict[ExperimentConfig, str]:
     return found
 
 
-def _free_name(folder: Path, name: str) -> str:
-    if (folder / name / "config.json").exists():
-        raise BadInput(f"{folder / name} holds a run with other options; choose another sweep --name")
+def _free_name(folder: Path, name: str, present: set[str]) -> str:
+    if name in present and holds_file(folder / name, "config.json") is not False:
+        raise BadInput(
+            f"{folder / name} holds a run with other options (or one we cannot read); choose another sweep --name"
+        )
     return name
 
 

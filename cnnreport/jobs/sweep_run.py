@@ -20,6 +20,7 @@ from cnnreport.jobs.pool import Outcome, Update
 from cnnreport.jobs.reproduce import Job, Settings, TrainingProgress, finish_run, run_all, run_job
 from cnnreport.jobs.sweep import Plan, SweepSpec, plan
 from cnnreport.storage.atomic import refuse_link
+from cnnreport.storage.folders import refuse_non_folder
 from cnnreport.storage.rundir import RunDir
 from cnnreport.system import available_cores, pick_device
 
@@ -50,6 +51,8 @@ def check(spec: SweepSpec, where: Where) -> Plan:
         most = THREADS_PER_CORE * available_cores() if where.ray is None else MAX_RAY_THREADS
         check_range("--threads", where.threads, 1, most)
     pick_device(where.device)
+    refuse_non_folder(where.runs_dir, "runs dir")
+    refuse_non_folder(where.runs_dir / spec.name, f"sweep {spec.name}: its folder")
     check_folder(where.runs_dir / spec.name)
     sweep = plan(spec, where.runs_dir)
     for dataset in sorted({job.config.dataset for job in sweep.jobs}):

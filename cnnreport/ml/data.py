@@ -16,6 +16,7 @@ import torch
 
 from cnnreport import config
 from cnnreport.errors import DataError
+from cnnreport.storage.folders import folder_from_environment
 from cnnreport.storage.reading import read_regular
 
 # torchvision's folder name for each dataset.
@@ -41,7 +42,7 @@ class Split:
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("CNNREPORT_DATA_DIR", "data"))
+    return folder_from_environment("CNNREPORT_DATA_DIR", "data")
 
 
 def read_idx(path: Path) -> np.ndarray:

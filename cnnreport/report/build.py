@@ -23,6 +23,7 @@ from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog, guarded, sweep
 from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
 from cnnreport.storage.atomic import atomic_write, check_output
+from cnnreport.storage.folders import holds_file
 from cnnreport.storage.peek import plain_fields
 from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
 from cnnreport.storage.sweeps import SWEEP_FILE, find_sweeps, read_sweep
@@ -59,7 +60,7 @@ def select_contents(runs_dir: Path, names: Sequence[str] = ()) -> tuple[list[Run
 def sweep_folder(runs_dir: Path, name: str) -> Path | None:
     """The sweep folder `name` means (inside runs_dir, or as a path), if it is one."""
     for folder in (runs_dir / name, Path(name)):
-        if (folder / SWEEP_FILE).is_file():
+        if holds_file(folder, SWEEP_FILE):  # None, unreadable: resolve_run then says so
             return folder
     return None
 
@@ -123,10 +124,10 @@ def check_run(run: RunDir) -> None:
     The checkpoint's config is read without torch (storage.peek); one that cannot be read so
     is left alone, since the report never loads it.
     """
+    config = run.read_config()  # first: in a folder we may not read, it says so in one line
     for path in (run.status_file, run.metrics_file, run.evaluation_file, run.anatomy_file):
         if path.exists():
             run.read_json(path)
-    config = run.read_config()
     if not run.checkpoint_file.exists():
         return
     state = plain_fields(run.checkpoint_file)

@@ -12,15 +12,17 @@ import errno
 import fcntl
 import os
 import secrets
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from cnnreport.errors import BadInput, RunError, WorkFailed
+from cnnreport.errors import BadInput, RunError, WorkFailed, os_reason
 
-# Tests set this to hold every atomic write between fsync and rename, so a kill lands there.
-PAUSE_BEFORE_RENAME = "CNNREPORT_TEST_PAUSE_BEFORE_RENAME"
+# Seconds every atomic write waits between fsync and rename, so a test's kill lands there. Only
+# tests set it (tests/faults/slowed_cli.py): no environment variable reaches it in production.
+pause_before_rename = 0.0
 NAME_MAX = 255  # bytes in one file name on every common Linux file system
 TEMP_MARK = ".cnnreport-"  # temp files are named .<target>.cnnreport-<random>.tmp
 
@@ -50,8 +52,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-            if os.environ.get(PAUSE_BEFORE_RENAME):
-                time.sleep(float(os.environ[PAUSE_BEFORE_RENAME]))
+            if pause_before_rename:
+                time.sleep(pause_before_rename)
             os.replace(temp, path)
     except OSError as exc:
         _discard(temp)
@@ -152,18 +154,30 @@ def write_failure(path: Path, exc: OSError, existed: bool = True) -> WorkFailed:
 
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output file that could not be written (bad input, exit 2)."""
+    try:
+        _check_writable_file(path)
+    except OSError as exc:  # a name longer than the system allows, a folder that is a file, ...
+        raise BadInput(f"cannot write {path}: {os_reason(exc)}") from None
+
+
+def _check_writable_file(path: Path) -> None:
     if path.is_dir():
         raise BadInput(f"cannot write {path}: it is a directory; give a file name")
     refuse_link(path)
+    if path.exists() and not path.is_file():  # a named pipe would block, a device would take the report
+        raise BadInput(f"cannot write {path}: it is {_special_kind(path)}, not a regular file")
     if not path.parent.is_dir():
         raise BadInput(f"cannot write {path}: folder {path.parent} does not exist")
     if len(path.name.encode()) > NAME_MAX:
         raise BadInput(f"cannot write {path}: the file name is longer than {NAME_MAX} bytes")
-    try:
-        fd, temp = _create_temp(path)
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    fd, temp = _create_temp(path)
     try:
         os.close(fd)
     finally:
         _discard(temp)
+
+
+def _special_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), "a socket or other special file")

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cnnreport.errors import RunError
+from cnnreport.errors import RunError, os_reason
 from cnnreport.storage.reading import read_regular
 
 MAX_JSON_BYTES = 64 * 1024**2  # our largest document is well under 1 MB
@@ -27,7 +27,9 @@ def parse_json(path: Path) -> Any:
         data = json.loads(read_regular(path, MAX_JSON_BYTES).decode())
     except FileNotFoundError:
         raise RunError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, 5000-digit numbers
+    except OSError as exc:  # permission denied, a folder in the file's place, ...
+        raise RunError(f"{path}: unreadable ({os_reason(exc)})") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, 5000-digit numbers
         raise RunError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
     except (RecursionError, MemoryError):
         raise RunError(f"{path}: not a cnnreport file (nested too deeply or too large to read)") from None

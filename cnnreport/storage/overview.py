@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnreport.errors import BadInput, CnnReportError
+from cnnreport.storage.folders import refuse_non_folder
 from cnnreport.storage.rundir import RunDir, list_runs
 from cnnreport.storage.sweeps import find_sweeps
 
@@ -22,6 +23,7 @@ class RunLine:
 
 def overview(runs_dir: Path) -> list[RunLine]:
     """Every run in runs_dir, then every sweep's runs, by name."""
+    refuse_non_folder(runs_dir, "runs dir")
     if not runs_dir.is_dir():
         raise BadInput(f"runs dir {runs_dir} does not exist; train a run first (cnnreport train) or pass --runs-dir")
     named = [(run.name, run) for run in list_runs(runs_dir)]

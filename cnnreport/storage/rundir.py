@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cnnreport.config import ExperimentConfig
-from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed
+from cnnreport.errors import BadInput, CnnReportError, RunError, WorkFailed, os_reason
 from cnnreport.storage import locks
 from cnnreport.storage.atomic import NAME_MAX, atomic_write, is_entry_name, refuse_link, remove_stale_temps
 from cnnreport.storage.documents import document_text, parse_json
+from cnnreport.storage.folders import folder_from_environment, holds_file, refuse_non_folder, runs_dir_entries
 from cnnreport.storage.reading import open_regular
 from cnnreport.storage.sweeps import SWEEP_FILE
 
@@ -53,7 +53,7 @@ ANALYSIS_ARRAYS = (  # the keys of analysis.npz
 
 
 def default_runs_dir() -> Path:
-    return Path(os.environ.get("CNNREPORT_RUNS_DIR", "runs"))
+    return folder_from_environment("CNNREPORT_RUNS_DIR", "runs")
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,11 @@ class RunDir:
 
     def read_status(self) -> dict[str, Any]:
         """The run's status record; a 'running' run whose lock is free was interrupted."""
-        if not self.status_file.exists():
+        try:
+            present = self.status_file.exists()
+        except OSError as exc:  # a run folder we may not look into
+            raise RunError(f"{self.status_file}: unreadable ({os_reason(exc)})") from None
+        if not present:
             return {"status": "missing"}
         status = self.read_json(self.status_file)
         if status.get("status") == "running" and not self.is_locked():
@@ -238,16 +242,18 @@ def resolve_run(run: str, runs_dir: Path) -> RunDir:
     """A run given by name (inside runs_dir) or by path; it must hold a config."""
     candidates = [runs_dir / run, Path(run)]
     for candidate in candidates:
-        if (candidate / "config.json").is_file():
-            return RunDir(candidate)
+        try:
+            if (candidate / "config.json").is_file():
+                return RunDir(candidate)
+        except OSError as exc:  # a run folder we may not look into
+            raise RunError(f"cannot read run {run!r} at {candidate}: {os_reason(exc)}") from None
     raise RunError(f"unknown run {run!r}: no run directory with a config.json at {runs_dir / run} or {run}")
 
 
 def list_runs(runs_dir: Path) -> list[RunDir]:
-    """All run directories under runs_dir, sorted by name."""
-    if not runs_dir.is_dir():
-        return []
-    return [RunDir(p) for p in sorted(runs_dir.iterdir()) if (p / "config.json").is_file()]
+    """All run directories under runs_dir, sorted by name; a folder we may not look into is listed too,
+    so its readers say it is unreadable instead of passing over it."""
+    return [RunDir(p) for p in runs_dir_entries(runs_dir) if holds_file(p, "config.json") is not False]
 
 
 def create_run(runs_dir: Path, name: str, resume: bool = False) -> RunDir:
@@ -260,8 +266,7 @@ def create_run(runs_dir: Path, name: str, resume: bool = False) -> RunDir:
         raise RunError(f"invalid run name: {len(name.encode())} bytes, longer than the {NAME_MAX} a file name may have")
     if not is_entry_name(name):
         raise RunError(f"invalid run name {name!r}")
-    if runs_dir.exists() and not runs_dir.is_dir():
-        raise BadInput(f"--runs-dir {runs_dir} is a file, not a folder")
+    refuse_non_folder(runs_dir, "--runs-dir")
     path = runs_dir / name
     refuse_link(path)
     if path.exists() and not path.is_dir():

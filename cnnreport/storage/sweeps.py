@@ -12,6 +12,7 @@ from typing import Any
 from cnnreport.errors import RunError
 from cnnreport.storage.atomic import atomic_write, is_entry_name, refuse_link
 from cnnreport.storage.documents import document_text, parse_json
+from cnnreport.storage.folders import holds_file, runs_dir_entries
 
 SWEEP_FILE = "sweep.json"
 SCHEMA_VERSION = 1
@@ -19,9 +20,7 @@ SCHEMA_VERSION = 1
 
 def find_sweeps(runs_dir: Path) -> list[Path]:
     """The sweep folders directly inside runs_dir, by name."""
-    if not runs_dir.is_dir():
-        return []
-    return sorted(p for p in runs_dir.iterdir() if (p / SWEEP_FILE).is_file())
+    return [p for p in runs_dir_entries(runs_dir) if holds_file(p, SWEEP_FILE)]
 
 
 def read_sweep(folder: Path) -> dict[str, Any]:

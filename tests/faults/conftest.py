@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import Training, log_numbers, train_command
+from tests.faults.slowed_cli import PAUSE_BEFORE_RENAME, slowed_command
 from tests.idx_files import write_dataset
 
 
@@ -27,7 +27,7 @@ def start_training(tmp_path: Path) -> Iterator[Callable[..., Training]]:
             env[PAUSE_BEFORE_RENAME] = str(pause)
         log = tmp_path / f"{name}-{next(log_numbers)}.stderr"
         with open(log, "wb") as stderr:
-            command = [sys.executable, "-m", "cnnreport", *train_command(runs_dir, data_dir, name, *extra)]
+            command = slowed_command(*train_command(runs_dir, data_dir, name, *extra))
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
         started.append(Training(process, RunDir(runs_dir / name), log))
         return started[-1]

@@ -7,16 +7,15 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnreport.jobs.reproduce import plan
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import epochs_saved
+from tests.faults.slowed_cli import PAUSE_BEFORE_RENAME, slowed_command
 from tests.idx_files import write_dataset
 
 OFFLINE = {**os.environ, "CNNREPORT_OFFLINE": "1"}
@@ -39,7 +38,7 @@ class Reproducing:
 
 def reproduce_command(folder: Path, data: Path) -> list[str]:
     return [
-        sys.executable, "-m", "cnnreport", "reproduce", "--quick", "--jobs", "2", "--tsne-samples", "30",
+        *slowed_command("reproduce"), "--quick", "--jobs", "2", "--tsne-samples", "30",
         "--runs-dir", str(folder / "runs"), "--data-dir", str(data), "-o", str(folder / "report.html"),
     ]  # fmt: skip
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import assert_fails, cli, copy_run, error_line, run_command, temp_files
+from tests.faults.slowed_cli import PAUSE_BEFORE_RENAME, slowed_command
 
 MARKUP_NAMES = ["[red]alarm", "[bold]b[i]", "x[link=y]"]  # a run name cannot hold "/": "[/x]" is in the runs dir
 
@@ -145,7 +145,7 @@ def start_paused(*args: object, log: Path) -> subprocess.Popen[bytes]:
     """A cnnreport process whose every atomic write waits 30 s before its rename."""
     env = {**os.environ, "CNNREPORT_OFFLINE": "1", PAUSE_BEFORE_RENAME: "30"}
     with open(log, "wb") as stderr:
-        return subprocess.Popen([sys.executable, "-m", "cnnreport", *map(str, args)], stderr=stderr, env=env)
+        return subprocess.Popen(slowed_command(*args), stderr=stderr, env=env)
 
 
 def kill_when(process: subprocess.Popen[bytes], moment, log: Path) -> None:

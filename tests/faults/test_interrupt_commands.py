@@ -11,15 +11,15 @@ import fcntl
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from cnnreport.storage.atomic import PAUSE_BEFORE_RENAME, atomic_write, check_output
+from cnnreport.storage.atomic import atomic_write, check_output
 from cnnreport.storage.rundir import RunDir
 from tests.faults.helpers import POLL_SECONDS, copy_run, error_line, snapshot
+from tests.faults.slowed_cli import PAUSE_BEFORE_RENAME, slowed_command
 
 HOLD_SECONDS = "60"  # far longer than the test waits: the signal, not the pause, must end the write
 
@@ -35,7 +35,7 @@ def interrupt_while_writing(args: list[str], folder: Path) -> subprocess.Complet
     """Start `python -m cnnreport ARGS`, send SIGINT once a temp file appears under `folder`, wait."""
     env = {**os.environ, "CNNREPORT_OFFLINE": "1", PAUSE_BEFORE_RENAME: HOLD_SECONDS}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cnnreport", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        slowed_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
         deadline = time.monotonic() + 120
