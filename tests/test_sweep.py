@@ -211,14 +211,15 @@ def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) 
     assert (old / "config.json").stat().st_mtime_ns == 1_000_000_000
 
 
-def test_cells_are_judged_against_the_write_ups_setting_by_the_seed_spread() -> None:
+def test_cells_are_judged_against_the_write_ups_setting_by_welchs_test() -> None:
     from cnnreport.analyses.seeds import Spread
     from cnnreport.report.sections.sweep import reference_cell, verdict
 
     reference = Spread(0.980, 0.001, 3)
-    assert verdict(Spread(0.990, 0.001, 3), reference, False) == "+1.00 pp, more than the seed spread"
-    assert verdict(Spread(0.981, 0.001, 3), reference, False) == "+0.10 pp, within the seed spread"
-    assert "no spread to judge" in verdict(Spread(0.99, 0.0, 1), Spread(0.98, 0.0, 1), False)
+    assert verdict(Spread(0.990, 0.001, 3), reference, False).startswith("+1.00 pp, established (Welch p < 0.001;")
+    assert verdict(Spread(0.981, 0.001, 3), reference, False).startswith("+0.10 pp, not established (Welch p = 0.29;")
+    one = verdict(Spread(0.99, 0.0, 1), Spread(0.98, 0.0, 1), False)
+    assert one == "+1.00 pp; one seed on each side: no claim can be made"
     cells = [
         {"name": "a", "options": {"lr": 0.003, "batch-size": 20}},
         {"name": "b", "options": {"lr": 0.001, "batch-size": 20}},

@@ -11,14 +11,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cnnreport.analyses.seeds import Spread, mean_std, within_spread
+from cnnreport.analyses.seeds import Spread, mean_std
+from cnnreport.analyses.significance import welch
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
 from cnnreport.presets import PRESETS
 from cnnreport.report.document import Section, Table
 from cnnreport.report.figures import embed
 from cnnreport.report.figures.sweep import CellResult, heatmap_figure, option_figure
-from cnnreport.report.format import DASH, points, spread
+from cnnreport.report.format import DASH, RULE, spread
+from cnnreport.report.format import verdict as difference_verdict
 from cnnreport.report.results import RunResults
 from cnnreport.storage.rundir import RunDir
 from cnnreport.storage.sweeps import read_sweep
@@ -58,16 +60,12 @@ def reference_cell(sweep: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 
 def verdict(cell: Spread, reference: Spread | None, is_reference: bool) -> str:
-    """How a cell compares with the write-up's setting, judged against the seed spread."""
+    """How a cell compares with the write-up's setting: Welch's t-test over the seeds of both cells."""
     if is_reference:
         return "the write-up's setting"
     if reference is None or cell.n == 0:
         return DASH
-    inside = within_spread(cell, reference)
-    gap = points(cell.mean - reference.mean)
-    if inside is None:
-        return f"{gap}; one seed each, no spread to judge"
-    return f"{gap}, within the seed spread" if inside else f"{gap}, more than the seed spread"
+    return difference_verdict(welch(cell, reference))
 
 
 def sweep_section(folder: Path) -> Section:
@@ -115,7 +113,7 @@ def _intro(sweep: dict[str, Any]) -> str:
     start = f"from preset {sweep['preset']}" if sweep.get("preset") else "from the default settings"
     return (
         f"A grid over {grid}, {start}{f' with {fixed}' if fixed else ''}, {seeds} seed{'s' * (seeds != 1)} per cell. "
-        "Each row is one cell; accuracy is evaluate's test accuracy, time is training time summed over epochs."
+        "Each row is one cell; accuracy is evaluate's test accuracy, time is training time summed over epochs. " + RULE
     )
 
 
