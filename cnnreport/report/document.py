@@ -49,3 +49,4 @@ class RunPart:
     sections: list[Section]
     analyses: list[Section] = field(default_factory=list)
     warning: str = ""  # training that did not end normally
+    waiting: list[str] = field(default_factory=list)  # commands whose files this run's parts wait for

@@ -33,6 +33,15 @@ def section_id(folder: Path) -> str:
     return SECTION_PREFIX + "-" + re.sub(r"[^a-z0-9]+", "-", folder.name.lower()).strip("-")
 
 
+def sweep_runs(folder: Path) -> list[RunDir]:
+    """The sweep's runs that have a folder, cell by cell; none when sweep.json cannot be read (its section says why)."""
+    try:
+        cells = read_sweep(folder)["cells"]
+    except CnnReportError:
+        return []
+    return [RunDir(folder / name) for cell in cells for name in cell["runs"] if (folder / name).is_dir()]
+
+
 def cell_accuracy(folder: Path, cell: dict[str, Any]) -> tuple[Spread, Spread, list[str]]:
     """A cell's test accuracy and training time over its evaluated runs, and the runs lacking them."""
     accuracies, seconds, lacking = [], [], []
@@ -117,6 +126,22 @@ def _intro(sweep: dict[str, Any]) -> str:
     )
 
 
+def _shortened(sweep: dict[str, Any]) -> list[str]:
+    """A caveat when the sweep trains fewer epochs (or fewer images) than the write-up's setting it starts from."""
+    preset = sweep.get("preset")
+    base = PRESETS[preset].config if preset in PRESETS else ExperimentConfig()
+    fixed = sweep.get("fixed") or {}
+    epochs, limit = fixed.get("epochs", base.epochs), fixed.get("limit")
+    cuts = [f"{epochs} of its {base.epochs} epochs"] if "epochs" not in sweep["grid"] and epochs < base.epochs else []
+    cuts += [f"the first {limit:,} training images only"] if limit else []
+    if not cuts:
+        return []
+    return [
+        f"Every run of this sweep trained {' on '.join(cuts)}, so even the cell with the write-up's setting is not "
+        "the write-up's experiment: compare the cells with each other, not with the write-up's figures."
+    ]
+
+
 def _notes(
     sweep: dict, folder: Path, evaluated: list[CellResult], ref_name: str | None, setting: dict, measured: dict
 ) -> list:
@@ -129,6 +154,7 @@ def _notes(
         notes.append(
             f"Best against the write-up's setting ({ref_name}): {verdict(best.accuracy, measured[ref_name][0], False)}."
         )
+    notes += _shortened(sweep)
     lacking = [name for m in measured.values() for name in m[2]]
     if lacking:
         notes.append(f"Not evaluated yet (left out): {', '.join(lacking)}; run the sweep command again.")
