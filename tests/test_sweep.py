@@ -15,7 +15,7 @@ from cnnreport.jobs.ray_runner import install_run
 from cnnreport.jobs.sweep import OPTIONS, build_spec, cells, parse_grid_option, plan
 from cnnreport.ml.train import train_run
 from cnnreport.storage.rundir import RunDir, create_run, list_runs
-from tests.helpers import invoke
+from tests.helpers import invoke, visible_text
 from tests.idx_files import write_dataset
 from tests.test_train import StopAfter
 
@@ -199,6 +199,21 @@ def test_report_takes_a_sweep_by_name_or_path(swept: tuple[Path, Path], tmp_path
     assert 'id="study-sweep-' in alone.read_text() and 'id="run-1-' not in alone.read_text()
     result = invoke("report", "nothing-here", "--runs-dir", runs, "-o", tmp_path / "x.html")
     assert result.exit_code == 2 and "unknown run 'nothing-here'" in result.output
+
+
+def test_report_of_a_sweep_alone_is_a_complete_page(swept: tuple[Path, Path], tmp_path: Path) -> None:
+    runs, _ = swept
+    alone = tmp_path / "alone.html"
+    assert invoke("report", "s", "--runs-dir", runs, "-o", alone, "--tsne-samples", "60").exit_code == 0
+    html = alone.read_text()
+    text = visible_text(html)
+    assert "0 runs" not in text and "Sweep: s." in text and 'class="missing"' not in html  # no false Missing box
+    summary = html[html.index('id="summary"') :].split("</table>", 1)[0]
+    assert all(f">{name}</th>" in summary for name in ("lr0.001-seed0", "lr0.003-seed1"))  # the sweep's runs
+    overview = visible_text(html[html.index('id="overview"') : html.index('id="setup"')])
+    assert "Sweep s: best cell is lr0.00" in overview and "(n=2)" in overview and "n = 2 vs 2" in overview
+    assert "Everything here is short: sweep s (1 of the 10 epochs of Experiment 1" in text
+    assert "Every run of this sweep trained 1 of its 10 epochs" in text
 
 
 def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) -> None:
