@@ -104,3 +104,26 @@ def test_parts_that_wait_for_a_command_are_set_aside_and_named_once() -> None:
     assert note == (
         "Parts of r wait for a command and are left out until it runs: `cnnreport evaluate r`; `cnnreport inspect r`."
     )
+
+
+def test_the_grouping_verdict_is_welchs_test(tmp_path: Path) -> None:
+    from cnnreport.analyses.seeds import Experiment
+    from cnnreport.report.sections.grouping import verdict
+    from cnnreport.report.sections.measured import Measured
+
+    def item(name: str, classes: int, accuracies: list[float], summed: list[float]) -> Measured:
+        runs = tuple(RunDir(tmp_path / f"{name}{i}") for i in range(len(accuracies)))
+        results = tuple(
+            {"test_accuracy": a, "merged_groups": {"accuracy_summed": s, "accuracy_argmax": s}}
+            for a, s in zip(accuracies, summed, strict=True)
+        )
+        config = ExperimentConfig(classes=classes)
+        return Measured(Experiment(name, config, runs, tuple(range(len(runs)))), runs, results)
+
+    four = item("mnist4", 4, [0.990, 0.991, 0.989], [0.0] * 3)
+    ten = item("mnist10", 10, [0.982, 0.983, 0.981], [0.9895, 0.9905, 0.9900])
+    text = verdict(four, ten)
+    assert "Trained on the groups minus summed scoring: +0.00 pp, not established (Welch p = 1" in text
+    assert text.endswith("Grouping does not measurably help.")
+    alone = verdict(item("a", 4, [0.99], [0.0]), item("b", 10, [0.98], [0.95]))
+    assert alone.endswith("+4.00 pp; one seed on each side: no claim can be made.")

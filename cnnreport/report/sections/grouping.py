@@ -62,7 +62,7 @@ def verdict(four: Measured, ten: Measured) -> str:
     comparison = welch(trained, coarse)
     test = f"Trained on the groups minus summed scoring: {difference_verdict(comparison)}. "
     if comparison.established is None:
-        return head + test + "So no claim is made either way."
+        return (head + test).rstrip()
     if not comparison.established:
         return head + test + "Grouping does not measurably help."
     if comparison.difference > 0:
