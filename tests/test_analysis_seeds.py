@@ -28,13 +28,6 @@ def test_mean_std_of_one_and_of_none():
     assert seeds.mean_std([]).n == 0
 
 
-def test_within_spread():
-    assert seeds.within_spread(Spread(0.98, 0.002, 3), Spread(0.983, 0.002, 3)) is True
-    assert seeds.within_spread(Spread(0.98, 0.001, 3), Spread(0.99, 0.001, 3)) is False
-    assert seeds.within_spread(Spread(0.98, 0.0, 1), Spread(0.981, 0.002, 3)) is True
-    assert seeds.within_spread(Spread(0.98, 0.0, 1), Spread(0.99, 0.0, 1)) is None
-
-
 def test_format():
     assert spread(Spread(0.98273, 0.0, 1)) == "98.27 %"
     assert spread(Spread(0.98273, 0.00123, 3)) == "98.27 ± 0.12 % (n=3)"
@@ -42,13 +35,15 @@ def test_format():
     assert spread(seeds.mean_std([])) == "n/a"
 
 
-def test_spread_notes_name_close_pairs_only():
+def test_spread_notes_name_pairs_the_test_does_not_separate():
     notes = spread_notes(
         "test accuracy",
         {"A": Spread(0.980, 0.003, 3), "B": Spread(0.982, 0.003, 3), "C": Spread(0.95, 0.001, 3)},
     )
     assert len(notes) == 1
-    assert "A and B differ by 0.20 points" in notes[0]
+    assert notes[0].startswith("test accuracy, A against B: -0.20 pp, not established (Welch p = 0.46;")
+    one_seed = spread_notes("ECE", {"A": Spread(0.01, 0.0, 1), "B": Spread(0.02, 0.001, 3)}, scale=1, unit="")
+    assert one_seed == ["ECE: one seed on a side, so no claim is made about A and B."]
 
 
 def make_runs(tmp_path, configs):
@@ -82,15 +77,14 @@ def test_group_by_experiment(tmp_path):
         ["limited"],
     ]
     assert experiments[0].seeds == (0, 1)
-    assert experiments[0].label == "Experiment 1: 10 classes"
-    assert experiments[1].label == "Bonus 1: data augmentation"
-    assert experiments[2].label == "Experiment 1: 10 classes on Fashion-MNIST"
+    assert [e.label for e in experiments] == ["a", "b-aug", "fashion", "limited"]  # the runs' own names
     assert experiments[2].dataset == "fashion-mnist"
-    assert experiments[3].label == "Experiment 1: 10 classes (first 1000 images)"
 
 
-def test_label_of_a_config_that_is_no_preset():
-    assert seeds.experiment_label(ExperimentConfig(epochs=2, seed=4)) == "mnist10-e2"
+def test_an_experiment_is_named_after_its_runs_never_after_its_options():
+    assert seeds.experiment_name(["mnist10", "mnist10-seed1", "mnist10-seed2"]) == "mnist10"
+    assert seeds.experiment_name(["quick-mnist10"]) == "quick-mnist10"
+    assert seeds.experiment_name(["x-s0", "x-s1"]) == "x-s0, x-s1"
 
 
 def test_dataset_titles():

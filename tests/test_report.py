@@ -23,7 +23,7 @@ from cnnreport.report.sections import catalog
 from cnnreport.report.sections.run import expected_params_note
 from cnnreport.report.sections.summary import match_text, summary_table
 from cnnreport.storage.rundir import RunDir
-from tests.helpers import invoke
+from tests.helpers import invoke, visible_text
 
 SECTIONS = ("architecture", "curves", "confusion", "per-class", "errors", "layers", "activations", "tsne")
 SAMPLES = "60"  # a small t-SNE keeps the tests quick
@@ -162,7 +162,12 @@ def test_runs_with_missing_pieces_still_appear(runs_copy: Path, tmp_path: Path, 
     html = build(runs)
     document = Document(html)
     assert {"run-1-crashed", "run-2-tiny10", "run-3-tiny4"} <= document.ids
-    assert "evaluation.json (run <code>cnnreport evaluate tiny4</code> to make it)" in html
+    # What waits for `evaluate` is said once at the top and once in the run's part, not in a box per part.
+    overview = html[html.index('id="overview"') : html.index('id="setup"')]
+    assert "Parts of tiny4 wait for a command and are left out until it runs: <code>cnnreport evaluate" in overview
+    assert "Not shown until you run <code>cnnreport evaluate tiny4</code>: Confusion matrix" in html
+    assert "to make it)" not in html[html.index('id="run-3-tiny4"') :] and "run-3-tiny4-confusion" not in document.ids
+    assert "run-3-tiny4-curves" in document.ids  # what the run has is shown
     assert "Training failed: out of memory" in html
     assert "metrics.json (no epoch was saved" in html
     assert all(f"run-1-crashed-{section}" in document.ids for section in SECTIONS)
@@ -403,3 +408,14 @@ def test_parameter_note_says_what_makes_a_count_differ_from_the_write_ups():
     four = expected_params_note(ExperimentConfig(classes=4), 4368)
     assert four.startswith("4,368 parameters matches the write-up's 4,368") and "by mistake" in four
     assert expected_params_note(ExperimentConfig(), 4471).endswith("differs from the write-up's 4,470 for 10 classes.")
+
+
+def test_the_overview_and_its_banner_come_before_the_setup(runs_copy: Path, tmp_path: Path, fast_tsne):
+    html = build(copy_runs(runs_copy, tmp_path))
+    order = Document(html).ids_in_order
+    assert order.index("overview") < order.index("setup") < order.index("summary")
+    opening = html[html.index("<main>") : html.index('id="setup"')]
+    assert opening.index('class="banner"') < opening.index('id="overview"')
+    text = " ".join(visible_text(opening).split())
+    assert "Everything here is short: tiny10 (2 of the 10 epochs of Experiment 1: 10 classes)" in text
+    assert "best is tiny10" in text and "Welch's two-sided t-test" in text

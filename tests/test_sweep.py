@@ -15,7 +15,7 @@ from cnnreport.jobs.ray_runner import install_run
 from cnnreport.jobs.sweep import OPTIONS, build_spec, cells, parse_grid_option, plan
 from cnnreport.ml.train import train_run
 from cnnreport.storage.rundir import RunDir, create_run, list_runs
-from tests.helpers import invoke
+from tests.helpers import invoke, visible_text
 from tests.idx_files import write_dataset
 from tests.test_train import StopAfter
 
@@ -201,6 +201,21 @@ def test_report_takes_a_sweep_by_name_or_path(swept: tuple[Path, Path], tmp_path
     assert result.exit_code == 2 and "unknown run 'nothing-here'" in result.output
 
 
+def test_report_of_a_sweep_alone_is_a_complete_page(swept: tuple[Path, Path], tmp_path: Path) -> None:
+    runs, _ = swept
+    alone = tmp_path / "alone.html"
+    assert invoke("report", "s", "--runs-dir", runs, "-o", alone, "--tsne-samples", "60").exit_code == 0
+    html = alone.read_text()
+    text = visible_text(html)
+    assert "0 runs" not in text and "Sweep: s." in text and 'class="missing"' not in html  # no false Missing box
+    summary = html[html.index('id="summary"') :].split("</table>", 1)[0]
+    assert all(f">{name}</th>" in summary for name in ("lr0.001-seed0", "lr0.003-seed1"))  # the sweep's runs
+    overview = visible_text(html[html.index('id="overview"') : html.index('id="setup"')])
+    assert "Sweep s: best cell is lr0.00" in overview and "(n=2)" in overview and "n = 2 vs 2" in overview
+    assert "Everything here is short: sweep s (1 of the 10 epochs of Experiment 1" in text
+    assert "Every run of this sweep trained 1 of its 10 epochs" in text
+
+
 def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) -> None:
     old = tmp_path / "r"
     old.mkdir()
@@ -211,14 +226,15 @@ def test_a_run_sent_back_from_ray_replaces_the_old_folder_whole(tmp_path: Path) 
     assert (old / "config.json").stat().st_mtime_ns == 1_000_000_000
 
 
-def test_cells_are_judged_against_the_write_ups_setting_by_the_seed_spread() -> None:
+def test_cells_are_judged_against_the_write_ups_setting_by_welchs_test() -> None:
     from cnnreport.analyses.seeds import Spread
     from cnnreport.report.sections.sweep import reference_cell, verdict
 
     reference = Spread(0.980, 0.001, 3)
-    assert verdict(Spread(0.990, 0.001, 3), reference, False) == "+1.00 pp, more than the seed spread"
-    assert verdict(Spread(0.981, 0.001, 3), reference, False) == "+0.10 pp, within the seed spread"
-    assert "no spread to judge" in verdict(Spread(0.99, 0.0, 1), Spread(0.98, 0.0, 1), False)
+    assert verdict(Spread(0.990, 0.001, 3), reference, False).startswith("+1.00 pp, established (Welch p < 0.001;")
+    assert verdict(Spread(0.981, 0.001, 3), reference, False).startswith("+0.10 pp, not established (Welch p = 0.29;")
+    one = verdict(Spread(0.99, 0.0, 1), Spread(0.98, 0.0, 1), False)
+    assert one == "+1.00 pp; one seed on each side: no claim can be made"
     cells = [
         {"name": "a", "options": {"lr": 0.003, "batch-size": 20}},
         {"name": "b", "options": {"lr": 0.001, "batch-size": 20}},

@@ -144,9 +144,11 @@ def test_budget_section_compares_the_tuned_recipe_and_its_ablation(tmp_path: Pat
     assert tuned_row[4] == "99.30 ± 0.10 % (n=3)" and tuned_row[5] == "—"
     assert comparison.rows[0][5] == "-1.05 pp"
     rows = {row[0].split(" (")[0]: row for row in ablation.rows}
-    assert rows["batch normalisation"][3:] == ["99.00 ± 0.10 % (n=3)", "-0.30 pp", "no"]
-    assert rows["one-cycle schedule"][4:] == ["-0.01 pp", "yes"]
-    assert "inside the seed-to-seed spread, do not read it as real" in section.intro  # what "yes" means
+    assert rows["batch normalisation"][3:5] == ["99.00 ± 0.10 % (n=3)", "-0.30 pp"]
+    assert rows["batch normalisation"][5].startswith("-0.30 pp, established (Welch p = 0.02")
+    assert rows["one-cycle schedule"][4] == "-0.01 pp"
+    assert rows["one-cycle schedule"][5].startswith("-0.01 pp, not established (Welch p = 0.92;")
+    assert "not established, do not read it as real" in section.intro and "Welch's two-sided t-test" in section.intro
     for missing in ("channel widths", "batch size"):
         assert "missing: run `cnnreport reproduce --ablation --seeds 3`" in rows[missing][1]
     assert any("--ablation" in note for note in section.notes)

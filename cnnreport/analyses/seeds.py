@@ -2,27 +2,24 @@
 
 An *experiment* is every run whose configuration is the same except for the seed (same
 study settings, same dataset, same --limit). When an experiment has several seeds, a
-comparison should show mean +- std and say when two experiments differ by less than
-their spread. Typical use, e.g. for a summary table:
+comparison should show mean +- std, and significance.welch says whether two experiments
+really differ. Typical use, e.g. for a summary table:
 
     for experiment in group_by_experiment(runs):
         spread = mean_std([accuracy_of(run) for run in experiment.runs])
         row = [experiment.label, format.spread(spread)]    # report/format.py writes it
-
-`within_spread` is a rough reading aid (do the mean +- std intervals overlap?), not a
-significance test; with one seed on both sides it answers None (no spread to judge).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from cnnreport.config import ExperimentConfig, dataset_title
+from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
-from cnnreport.presets import default_run_name, recipe_of
 from cnnreport.storage.rundir import RunDir
 
 
@@ -30,7 +27,7 @@ from cnnreport.storage.rundir import RunDir
 class Experiment:
     """Runs that share one configuration except the seed, in run-name order."""
 
-    label: str
+    label: str  # experiment_name: the runs' own name, never a second one made from the options
     config: ExperimentConfig  # the first run's config (its seed is just one of `seeds`)
     runs: tuple[RunDir, ...]
     seeds: tuple[int, ...]
@@ -49,17 +46,17 @@ def experiment_key(config: ExperimentConfig) -> tuple[tuple[str, object], ...]:
     return tuple(sorted((k, v) for k, v in config.to_dict().items() if k != "seed"))
 
 
-def experiment_label(config: ExperimentConfig) -> str:
-    """The write-up's (or the tuned recipe's) title when the settings match a preset, else a name from the options."""
-    preset = recipe_of(config)
-    if preset is None:
-        return default_run_name(config.replace(seed=0))
-    label = preset.title
-    if config.dataset != "mnist":
-        label += f" on {dataset_title(config.dataset)}"
-    if config.limit is not None:
-        label += f" (first {config.limit} images)"
-    return label
+def experiment_name(run_names: Sequence[str]) -> str:
+    """The one name an experiment goes by everywhere: its runs' name without the seed suffix.
+
+    `reproduce --seeds 3` names seeds mnist10, mnist10-seed1, mnist10-seed2: the experiment is
+    "mnist10", as in titles and `cnnreport list`. Runs named otherwise are listed by name.
+    """
+    stems = list(dict.fromkeys(SEED_SUFFIX.sub("", name) for name in run_names))
+    return stems[0] if len(stems) == 1 else ", ".join(run_names)
+
+
+SEED_SUFFIX = re.compile(r"-seed\d+$")
 
 
 def group_by_experiment(runs: Iterable[RunDir]) -> list[Experiment]:
@@ -76,7 +73,7 @@ def group_by_experiment(runs: Iterable[RunDir]) -> list[Experiment]:
         first = members[0][1]
         experiments.append(
             Experiment(
-                label=experiment_label(first),
+                label=experiment_name([run.name for run, _ in members]),
                 config=first,
                 runs=tuple(run for run, _ in members),
                 seeds=tuple(config.seed for _, config in members),
@@ -102,13 +99,3 @@ def mean_std(values: Sequence[float] | np.ndarray) -> Spread:
         return Spread(float("nan"), float("nan"), 0)
     std = float(array.std(ddof=1)) if array.size > 1 else 0.0
     return Spread(float(array.mean()), std, int(array.size))
-
-
-def within_spread(a: Spread, b: Spread) -> bool | None:
-    """True when |mean_a - mean_b| <= std_a + std_b (the mean ± std intervals overlap).
-
-    None when neither side has two or more values, since then there is no spread to judge.
-    """
-    if max(a.n, b.n) < 2 or min(a.n, b.n) == 0:
-        return None
-    return abs(a.mean - b.mean) <= a.std + b.std

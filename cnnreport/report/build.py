@@ -18,9 +18,10 @@ from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.presets import OTHER_RANK, writeup_rank
 from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
-from cnnreport.report.render import render
+from cnnreport.report.render import Opening, render
 from cnnreport.report.results import RunResults
-from cnnreport.report.sections import catalog, guarded, sweep
+from cnnreport.report.sections import catalog, guarded, overview, sweep
+from cnnreport.report.sections.banners import banners
 from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
 from cnnreport.storage.atomic import atomic_write, check_output
 from cnnreport.storage.folders import holds_file
@@ -99,20 +100,29 @@ def build_report(
         read_sweep(folder)
     ordered = writeup_order(runs)
     everything = [RunResults(run) for run in ordered]
-    parts = []
+    parts: list[RunPart] = []
     for position, files in enumerate(everything, 1):
         name = files.run.name
         announce = _announcer(step, f"[{position}/{len(ordered)}] {name}")
         part = (ready or {}).get(name) or run_part(files, TsneParams(tsne_samples), announce)
         parts.append(replace(part, anchor=anchor(name, position)))
     step("comparing runs")
-    studies = guarded("study", "Analyses across runs", lambda: catalog.study_sections(everything))
+    # With only sweeps named, their runs fill the summary table; the sweep sections (and the
+    # overview's line per sweep) compare them, so the studies across runs are left out.
+    swept = {folder.name: [RunResults(run) for run in sweep.sweep_runs(folder)] for folder in sweeps}
+    summarised = everything or [files for members in swept.values() for files in members]
+    studies = guarded("study", "Analyses across runs", lambda: catalog.study_sections(everything)) if runs else []
     for folder in sweeps:  # a sweep's runs have no parts of their own unless named
         studies += guarded(
             sweep.section_id(folder), f"Sweep {folder.name}", functools.partial(sweep.sweep_section, folder)
         )
     step("rendering the document")
-    html = render(parts, summary_table(everything), studies)
+    opening = Opening(
+        guarded(overview.SECTION_ID, overview.TITLE, lambda: overview.overview_section(everything, parts, sweeps))[0],
+        banners(everything, swept),
+        [folder.name for folder in sweeps],
+    )
+    html = render(parts, summary_table(summarised), studies, opening)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
     return output
 
@@ -150,8 +160,13 @@ def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
     announce("analyses")
     analyses: list[Section] = guarded("analyses", "Analyses beyond the write-up", lambda: catalog.run_sections(files))
     files.release_arrays()  # only the summary's small files stay in memory across runs
-    facts, commands, warning = run_facts(files), commands_for(files), status_warning(files)
-    return RunPart(files.run.name, "", facts, commands, sections, analyses, warning)
+    name = files.run.name
+    sections, titles, waiting = overview.set_aside_waiting(name, sections)
+    analyses, more_titles, more = overview.set_aside_waiting(name, analyses)
+    commands = [command for command in overview.WAITING_COMMANDS if command in waiting + more]
+    waiting_text = overview.waiting_text(commands, titles + more_titles, name)
+    warning = " ".join(filter(None, [status_warning(files), waiting_text]))
+    return RunPart(name, "", run_facts(files), commands_for(files), sections, analyses, warning, commands)
 
 
 def anchor(name: str, position: int) -> str:

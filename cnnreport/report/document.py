@@ -16,6 +16,16 @@ class Figure:
     data_uri: str
     alt: str
     caption: str = ""
+    text_px: float = 0.0  # the smallest text in the image, in the image's own pixels (0: unknown)
+    readable_width: int = 0  # the narrowest display width, in CSS px, at which that text is READABLE_PX tall
+
+    @property
+    def readable_style(self) -> str:
+        """A CSS variable the phone layout uses as the image's minimum width (empty when unknown)."""
+        return f"--readable: {self.readable_width}px" if self.readable_width else ""
+
+
+READABLE_PX = 10  # the smallest text size, in CSS px, a figure may shrink to on a phone
 
 
 @dataclass(frozen=True)
@@ -49,3 +59,4 @@ class RunPart:
     sections: list[Section]
     analyses: list[Section] = field(default_factory=list)
     warning: str = ""  # training that did not end normally
+    waiting: list[str] = field(default_factory=list)  # commands whose files this run's parts wait for

@@ -13,6 +13,7 @@ import jinja2
 from markupsafe import Markup
 
 from cnnreport.analyses.seeds import Spread
+from cnnreport.analyses.significance import ALPHA, ONE_SAMPLE, Comparison
 
 DASH = "—"  # a value a run cannot provide (yet)
 NOT_AVAILABLE = "n/a"  # a mean over no values
@@ -45,6 +46,39 @@ def spread(value: Spread, scale: float = 100.0, digits: int = 2, unit: str = "%"
     if value.n == 1:
         return f"{value.mean * scale:.{digits}f}{suffix}"
     return f"{value.mean * scale:.{digits}f} ± {value.std * scale:.{digits}f}{suffix} (n={value.n})"
+
+
+def p_value(value: float) -> str:
+    """'p = 0.31', 'p = 0.012', 'p < 0.001'."""
+    return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
+
+
+def verdict(comparison: Comparison, scale: float = 100.0, digits: int = 2, unit: str = "pp") -> str:
+    """A difference and whether Welch's test over seeds establishes it, in one phrase.
+
+    '+1.20 pp, established (Welch p = 0.012; 95 % CI +0.40 to +2.00 pp; n = 3 vs 3)';
+    '+0.30 pp, not established (...)'; '+0.30 pp; one seed on each side: no claim can be made'.
+    """
+    suffix = unit and " " + unit
+
+    def signed(value: float) -> str:
+        return f"{value * scale:+.{digits}f}"
+
+    gap = signed(comparison.difference) + suffix
+    if comparison.p_value is None or comparison.low is None or comparison.high is None:
+        return f"{gap}; {comparison.reason}: no claim can be made"
+    word = "established" if comparison.established else "not established"
+    interval = f"{100 * (1 - ALPHA):g} % CI {signed(comparison.low)} to {signed(comparison.high)}{suffix}"
+    sides = f"n = {comparison.n_a}" if comparison.test == ONE_SAMPLE else f"n = {comparison.n_a} vs {comparison.n_b}"
+    return f"{gap}, {word} ({comparison.test} {p_value(comparison.p_value)}; {interval}; {sides})"
+
+
+RULE = (
+    f"A difference is called established when Welch's two-sided t-test over the seeds of the two sides gives "
+    f"p < {ALPHA:g}; the {100 * (1 - ALPHA):g} % confidence interval of the difference and the number of seeds "
+    "per side (n) are shown with it. With one seed on a side there is no estimate of the seed-to-seed variation, "
+    "so no claim is made."
+)
 
 
 STRENGTHS: dict[str, Callable[[float], str]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import jinja2
@@ -25,8 +26,18 @@ def template_environment() -> jinja2.Environment:
     return environment
 
 
-def render(parts: list[RunPart], summary: Table, studies: list[Section]) -> str:
+@dataclass(frozen=True)
+class Opening:
+    """What the report shows before its setup: the overview, its warnings, and the sweeps it holds."""
+
+    overview: Section
+    banners: list[str] = field(default_factory=list)
+    sweeps: list[str] = field(default_factory=list)  # their folders' names, for the title and the lead
+
+
+def render(parts: list[RunPart], summary: Table, studies: list[Section], opening: Opening | None = None) -> str:
     """The whole document as one string."""
+    opening = opening or Opening(Section("overview", "Overview", intro="No run to rank."))
     machine, versions = environment_rows()
     return (
         template_environment()
@@ -38,5 +49,6 @@ def render(parts: list[RunPart], summary: Table, studies: list[Section]) -> str:
             summary=summary,
             studies=studies,
             runs=parts,
+            opening=opening,
         )
     )

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from cnnreport.report.figures import new_figure
 from cnnreport.report.figures.mosaic import Tile, in_rows, mosaic_figure
 
+GAP_ORANGE = "#f28e2b"  # the reliability diagram's gap; its caption calls it orange
 OVERLAY_ALPHA = 0.45  # enough heat to read, enough digit left to see what it covers
 ERRORS_SHOWN = 16  # gallery errors drawn with their maps; the rest stay in the run dir
 ERRORS_PER_ROW = 8
@@ -49,9 +50,10 @@ def reliability_figure(reliability: dict[str, list[float]], ece: float) -> Figur
         label="accuracy",
     )
     gap = confidence[used] - accuracy[used]
-    style = {"width": 1 / bins, "align": "edge", "color": "#dd8452", "alpha": 0.5}
+    # Opaque: a translucent orange over the blue accuracy bars reads brown, not the caption's orange.
+    style = {"width": 1 / bins, "align": "edge", "color": GAP_ORANGE, "edgecolor": "white", "zorder": 3}
     top.bar(edges[:-1][used], gap, bottom=accuracy[used], label="gap to mean confidence", **style)
-    top.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="perfect calibration")
+    top.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="perfect calibration", zorder=4)
     top.set(ylabel="accuracy in bin", ylim=(0, 1), xlim=(0, 1), title=f"Reliability ({bins} bins), ECE {ece:.4f}")
     top.legend(loc="upper left", fontsize=8)
     bottom.bar(edges[:-1], count, width=1 / bins, align="edge", color="grey", edgecolor="white")

@@ -33,6 +33,8 @@ def learning_curves(epochs: list[dict[str, Any]]) -> Figure:
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)
         axes.xaxis.get_major_locator().set_params(integer=True)
+        if len(x) <= 2:  # one or two epochs: the locator would still add 0.96, 0.98, ... between them
+            axes.set_xticks(x)
     loss_axes.set_title("Loss")
     accuracy_axes.set_title("Accuracy")
     accuracy_axes.legend(frameon=False)

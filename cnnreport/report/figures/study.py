@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, Locator, MaxNLocator
 
 from cnnreport.analyses.seeds import Spread
 from cnnreport.report.figures import new_figure
@@ -82,13 +82,25 @@ def efficiency_figure(points: Sequence[Point]) -> Figure:
             style = {"fmt": "o", "color": f"C{number % 10}", "capsize": 3}
             ax.errorbar(x.mean * scale, y.mean * 100, xerr=x.std * scale, yerr=y.std * 100, label=point.label, **style)
         ax.set(xlabel=name)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.xaxis.set_major_locator(cost_locator([getattr(point, field).mean * scale for point in points], decimals))
         # Plain numbers (no "+1.26e6" offset); the default binding keeps each axis's own decimals.
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos, decimals=decimals: f"{value:,.{decimals}f}"))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
     legend_below(figure, base=0.1, per_row=0.04, top=1.0)
     return figure
+
+
+def cost_locator(values: Sequence[float], decimals: int) -> Locator:
+    """Ticks for one cost axis: at the values themselves when they are too close for evenly spaced ticks.
+
+    Equal costs (the write-up's experiments share one network, so one multiply-add count) leave
+    the default locator a near-zero range, whose ticks all print as the same rounded number.
+    """
+    shown = sorted({round(value, decimals) for value in values})
+    if len(shown) <= 1 or shown[-1] - shown[0] < 4 * 10.0**-decimals:
+        return FixedLocator(shown)
+    return MaxNLocator(nbins=4)
 
 
 @dataclass(frozen=True)
@@ -106,14 +118,19 @@ def grouping_figure(bars: Sequence[Bar], title: str) -> Figure:
     ax = figure.subplots()
     y = np.arange(len(bars))
     means = [bar.spread.mean * 100 for bar in bars]
-    stds = [bar.spread.std * 100 for bar in bars]
+    # An error bar only where there is a spread to show: one seed has none (its std of 0 is no estimate).
+    stds = [bar.spread.std * 100 if bar.spread.n > 1 else 0.0 for bar in bars]
     colours = ["#55a868" if bar.trained_on_groups else "#4c72b0" for bar in bars]
-    ax.barh(y, means, xerr=stds, color=colours, capsize=3)
+    ax.barh(y, means, color=colours)
+    for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
+        if std:
+            ax.errorbar(mean, i, xerr=std, color="black", capsize=3)
     ax.set_yticks(y, [bar.label for bar in bars], fontsize=8)
     ax.invert_yaxis()
-    low = min(means, default=0.0) - max(stds, default=0.0)
-    ax.set(xlabel="accuracy on the four groups (%)", xlim=(max(0.0, low - 2), 100), title=title)
+    # From 0: bar lengths compare as accuracies; the numbers beside the bars carry the small differences.
+    ax.set(xlabel="accuracy on the four groups (%)", xlim=(0, 112), title=title)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
     for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
-        ax.text(mean + std, i, f"  {mean:.2f}", va="center", fontsize=7)  # right of the error bar
+        ax.text(mean + std, i, f"  {mean:.2f}", va="center", fontsize=8)  # right of the error bar
     figure.tight_layout()
     return figure

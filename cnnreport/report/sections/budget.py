@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnnreport.ablation import Ingredient, parameter_count, used_ingredients, without
-from cnnreport.analyses.seeds import Experiment, Spread, group_by_experiment, mean_std, within_spread
+from cnnreport.analyses.seeds import Experiment, Spread, group_by_experiment, mean_std
+from cnnreport.analyses.significance import welch
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
 from cnnreport.presets import PRESETS, TUNED
 from cnnreport.report.document import Section, Table
-from cnnreport.report.format import DASH, points, spread
+from cnnreport.report.format import DASH, RULE, points, spread
+from cnnreport.report.format import verdict as difference_verdict
 from cnnreport.report.results import RunResults
 
 SECTION_ID = "budget"
@@ -23,7 +25,7 @@ WITH_TUNED = "`cnnreport reproduce --with-tuned --seeds 3`"
 WITH_ABLATION = "`cnnreport reproduce --ablation --seeds 3`"
 COMPARISON_HEADER = ["experiment", "runs", "parameters", "epochs", "test accuracy", "vs tuned"]
 NO_TUNED = "No finished full-MNIST run of the tuned recipe is here (`cnnreport train --preset tuned`)."
-ABLATION_HEADER = ["put back", "runs", "parameters", "test accuracy", "vs tuned", "in seed spread?"]
+ABLATION_HEADER = ["put back", "runs", "parameters", "test accuracy", "vs tuned", "against tuned (Welch's t-test)"]
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,7 @@ def comparison_rows(found: dict[ExperimentConfig, Finished], tuned: Finished | N
 def spread_verdict(item: Finished, tuned: Finished | None) -> str:
     if tuned is None:
         return DASH
-    inside = within_spread(item.accuracy, tuned.accuracy)
-    if inside is None:
-        return "one seed each: no spread to judge"
-    return "yes" if inside else "no"
+    return difference_verdict(welch(item.accuracy, tuned.accuracy))
 
 
 def ablation_row(ingredient: Ingredient, found: dict[ExperimentConfig, Finished], tuned: Finished | None) -> list[str]:
@@ -125,9 +124,9 @@ def budget_section(runs: list[RunResults]) -> Section:
         TITLE,
         intro="The tuned recipe keeps the write-up's network family, under 5,000 parameters and at most 15 "
         "epochs, and trains it with a better recipe. Below it, the recipe with one ingredient at a time put back "
-        "to the write-up's value, so each row shows what that ingredient is worth; where the difference lies "
-        "inside the seed-to-seed spread, do not read it as real. Accuracies are the last epoch's test accuracy "
-        "of finished full-MNIST runs, mean ± std over seeds; differences are in percentage points.",
+        "to the write-up's value, so each row shows what that ingredient is worth; where the difference is "
+        "not established, do not read it as real. Accuracies are the last epoch's test accuracy "
+        "of finished full-MNIST runs, mean ± std over seeds; differences are in percentage points. " + RULE,
         tables=[
             Table("The write-up's experiments and the tuned recipe", COMPARISON_HEADER, comparison_rows(found, tuned)),
             Table(

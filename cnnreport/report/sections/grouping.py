@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from cnnreport.analyses.seeds import Spread, within_spread
+from cnnreport.analyses.seeds import Spread
+from cnnreport.analyses.significance import welch
 from cnnreport.config import class_names, dataset_title
 from cnnreport.report.document import Figure, Section, Table
 from cnnreport.report.figures import embed
 from cnnreport.report.figures.study import Bar, grouping_figure
 from cnnreport.report.format import spread
+from cnnreport.report.format import verdict as difference_verdict
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections.measured import Measured, by_dataset, lacking_note, measured, missing_text, run_names
 
@@ -57,18 +59,21 @@ def verdict(four: Measured, ten: Measured) -> str:
         f"{four.label} scores {spread(trained)} on the four groups; {ten.label} scores {spread(plain)} on its "
         f"10 classes and {spread(coarse)} once its probabilities are summed per group{differences(four, ten)}. "
     )
-    gap = (trained.mean - coarse.mean) * 100
-    inside = within_spread(trained, coarse)
-    if inside:
-        return (
-            head + f"The {abs(gap):.2f}-point gap is inside the seed-to-seed spread: grouping does not measurably help."
+    comparison = welch(trained, coarse)
+    test = f"Trained on the groups minus summed scoring: {difference_verdict(comparison)}. "
+    if comparison.established is None:
+        return (head + test).rstrip()
+    if not comparison.established:
+        return head + test + "Grouping does not measurably help."
+    if comparison.difference > 0:
+        return head + test + "Training on the groups helps beyond the coarser scoring."
+    return (
+        head
+        + test
+        + (
+            "Training on the groups adds nothing (the merged 10-class model is ahead): "
+            "the 4-class accuracy's lead over the 10-class one comes from the coarser scoring."
         )
-    caution = " With one seed on each side, a gap of a few tenths of a point may be noise." if inside is None else ""
-    if gap > 0:
-        return head + f"Training on the groups adds {gap:.2f} points beyond the coarser scoring.{caution}"
-    return head + (
-        f"Training on the groups adds nothing (the merged 10-class model is {-gap:.2f} points ahead): "
-        f"the 4-class accuracy's lead over the 10-class one comes from the coarser scoring.{caution}"
     )
 
 

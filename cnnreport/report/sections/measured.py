@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cnnreport.analyses.seeds import Experiment, Spread, group_by_experiment, mean_std, within_spread
+from cnnreport.analyses.seeds import Experiment, Spread, group_by_experiment, mean_std
+from cnnreport.analyses.significance import welch
+from cnnreport.report.format import verdict
 from cnnreport.report.results import RunResults, hint
 from cnnreport.storage.rundir import RunDir
 
@@ -81,19 +83,23 @@ def run_names(item: Measured) -> str:
     return f"{names} (seed{'s' if len(item.seeds) > 1 else ''} {seeds})"
 
 
-def spread_notes(metric: str, spreads: dict[str, Spread], scale: float = 100.0, unit: str = "points") -> list[str]:
-    """One sentence per pair of experiments whose difference in `metric` is inside the spread.
+def spread_notes(metric: str, spreads: dict[str, Spread], scale: float = 100.0, unit: str = "pp") -> list[str]:
+    """One sentence per pair of experiments whose difference in `metric` Welch's test does not establish.
 
     With the defaults, fractions are reported in percentage points; pass scale=1, unit=""
-    for a metric such as ECE.
+    for a metric such as ECE. Pairs with one seed on a side are named once, together.
     """
-    notes = []
+    notes, untested = [], []
     for (name_a, a), (name_b, b) in itertools.combinations(spreads.items(), 2):
-        if within_spread(a, b):
-            gap = abs(a.mean - b.mean) * scale
-            sides = " and ".join(f"± {s.std * scale:.2f} over {s.n} seeds" if s.n > 1 else "one seed" for s in (a, b))
+        comparison = welch(a, b)
+        if comparison.established is None:
+            untested.append(f"{name_a} and {name_b}")
+        elif not comparison.established:
+            digits = 2 if unit else 4
             notes.append(
-                f"{metric}: {name_a} and {name_b} differ by {gap:.2f}{unit and ' ' + unit}, inside the "
-                f"seed-to-seed spread ({sides}); do not read this difference as real."
+                f"{metric}, {name_a} against {name_b}: {verdict(comparison, scale, digits, unit)}; "
+                "do not read this difference as real."
             )
+    if untested:
+        notes.append(f"{metric}: one seed on a side, so no claim is made about {'; '.join(untested)}.")
     return notes

@@ -66,6 +66,13 @@ def expected_params_note(config: ExperimentConfig, total: int) -> str:
     return f"{total:,} parameters {verdict} the write-up's {expected:,} for {config.classes} classes{slip}{why}."
 
 
+def training_conditions(config: ExperimentConfig) -> str:
+    """What made training scores differ from clean ones in this run, as a parenthesis ('' when nothing did)."""
+    active = ["augmentation"] if config.augment or config.mild_augment else []
+    active += [f"dropout {config.dropout:g}"] if config.dropout else []
+    return f" ({' and '.join(active)} on)" if active else " (no augmentation, no dropout)"
+
+
 def curves(files: RunResults) -> Section:
     epochs = files.metrics
     last = epochs[-1]
@@ -78,7 +85,7 @@ def curves(files: RunResults) -> Section:
     )
     span = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}"
     alt = f"Loss and accuracy over {span}; final train loss {last['train_loss']:.3f}, {final}."
-    caption = "Train values are running averages while training (augmentation and dropout on); test is clean."
+    caption = f"Train values are running averages while training{training_conditions(files.config)}; test is clean."
     if "validation_accuracy" in last:
         caption += " Validation: the held-out end of the training set, scored each epoch; test only after the last."
     return Section("curves", "Learning curves", figures=[embed(figure, alt, caption)])

@@ -25,12 +25,12 @@ EFFICIENCY_HEADER = [
     "experiment",
     "dataset",
     "runs",
+    "test accuracy",  # before the costs: the column a reader compares them with stays on screen
     "parameters",
     "multiply-adds per image",
     "epochs",
     "training time",
     "seconds per epoch",
-    "test accuracy",
 ]
 
 
@@ -79,12 +79,12 @@ def efficiency_row(item: Measured) -> list[str]:
         item.label,
         dataset_title(item.experiment.dataset),
         run_names(item),
+        spread(cost(lambda r: r["test_accuracy"])),
         f"{cost(lambda r: r['efficiency']['params']).mean:,.0f}",
         f"{cost(lambda r: r['efficiency']['mult_adds']).mean:,.0f}",
         f"{cost(lambda r: r['efficiency']['epochs']).mean:g}",
         spread(cost(lambda r: r["efficiency"]["train_seconds"]), scale=1, digits=1, unit="s"),
         spread(cost(lambda r: r["efficiency"]["seconds_per_epoch"]), scale=1, digits=1, unit="s"),
-        spread(cost(lambda r: r["test_accuracy"])),
     ]
 
 

@@ -11,14 +11,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cnnreport.analyses.seeds import Spread, mean_std, within_spread
+from cnnreport.analyses.seeds import Spread, mean_std
+from cnnreport.analyses.significance import welch
 from cnnreport.config import ExperimentConfig
 from cnnreport.errors import CnnReportError
 from cnnreport.presets import PRESETS
 from cnnreport.report.document import Section, Table
 from cnnreport.report.figures import embed
 from cnnreport.report.figures.sweep import CellResult, heatmap_figure, option_figure
-from cnnreport.report.format import DASH, points, spread
+from cnnreport.report.format import DASH, RULE, spread
+from cnnreport.report.format import verdict as difference_verdict
 from cnnreport.report.results import RunResults
 from cnnreport.storage.rundir import RunDir
 from cnnreport.storage.sweeps import read_sweep
@@ -29,6 +31,15 @@ SECTION_PREFIX = "sweep"
 def section_id(folder: Path) -> str:
     """The sweep section's id: unique per sweep folder, URL-safe."""
     return SECTION_PREFIX + "-" + re.sub(r"[^a-z0-9]+", "-", folder.name.lower()).strip("-")
+
+
+def sweep_runs(folder: Path) -> list[RunDir]:
+    """The sweep's runs that have a folder, cell by cell; none when sweep.json cannot be read (its section says why)."""
+    try:
+        cells = read_sweep(folder)["cells"]
+    except CnnReportError:
+        return []
+    return [RunDir(folder / name) for cell in cells for name in cell["runs"] if (folder / name).is_dir()]
 
 
 def cell_accuracy(folder: Path, cell: dict[str, Any]) -> tuple[Spread, Spread, list[str]]:
@@ -58,16 +69,12 @@ def reference_cell(sweep: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 
 def verdict(cell: Spread, reference: Spread | None, is_reference: bool) -> str:
-    """How a cell compares with the write-up's setting, judged against the seed spread."""
+    """How a cell compares with the write-up's setting: Welch's t-test over the seeds of both cells."""
     if is_reference:
         return "the write-up's setting"
     if reference is None or cell.n == 0:
         return DASH
-    inside = within_spread(cell, reference)
-    gap = points(cell.mean - reference.mean)
-    if inside is None:
-        return f"{gap}; one seed each, no spread to judge"
-    return f"{gap}, within the seed spread" if inside else f"{gap}, more than the seed spread"
+    return difference_verdict(welch(cell, reference))
 
 
 def sweep_section(folder: Path) -> Section:
@@ -115,8 +122,24 @@ def _intro(sweep: dict[str, Any]) -> str:
     start = f"from preset {sweep['preset']}" if sweep.get("preset") else "from the default settings"
     return (
         f"A grid over {grid}, {start}{f' with {fixed}' if fixed else ''}, {seeds} seed{'s' * (seeds != 1)} per cell. "
-        "Each row is one cell; accuracy is evaluate's test accuracy, time is training time summed over epochs."
+        "Each row is one cell; accuracy is evaluate's test accuracy, time is training time summed over epochs. " + RULE
     )
+
+
+def _shortened(sweep: dict[str, Any]) -> list[str]:
+    """A caveat when the sweep trains fewer epochs (or fewer images) than the write-up's setting it starts from."""
+    preset = sweep.get("preset")
+    base = PRESETS[preset].config if preset in PRESETS else ExperimentConfig()
+    fixed = sweep.get("fixed") or {}
+    epochs, limit = fixed.get("epochs", base.epochs), fixed.get("limit")
+    cuts = [f"{epochs} of its {base.epochs} epochs"] if "epochs" not in sweep["grid"] and epochs < base.epochs else []
+    cuts += [f"the first {limit:,} training images only"] if limit else []
+    if not cuts:
+        return []
+    return [
+        f"Every run of this sweep trained {' on '.join(cuts)}, so even the cell with the write-up's setting is not "
+        "the write-up's experiment: compare the cells with each other, not with the write-up's figures."
+    ]
 
 
 def _notes(
@@ -131,6 +154,7 @@ def _notes(
         notes.append(
             f"Best against the write-up's setting ({ref_name}): {verdict(best.accuracy, measured[ref_name][0], False)}."
         )
+    notes += _shortened(sweep)
     lacking = [name for m in measured.values() for name in m[2]]
     if lacking:
         notes.append(f"Not evaluated yet (left out): {', '.join(lacking)}; run the sweep command again.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from cnnreport.analyses.seeds import Spread, group_by_experiment, mean_std, within_spread
+from cnnreport.analyses.seeds import Spread, group_by_experiment, mean_std
+from cnnreport.analyses.significance import against_value
 from cnnreport.errors import CnnReportError
 from cnnreport.presets import PRESETS, matching_preset
 from cnnreport.report.document import Section, Table
-from cnnreport.report.format import percent, points, spread
+from cnnreport.report.format import RULE, percent, points, spread
+from cnnreport.report.format import verdict as difference_verdict
 from cnnreport.report.results import RunResults
 
 SECTION_ID = "writeup"
@@ -23,13 +25,10 @@ def last_epoch(files: RunResults, field: str) -> float:
 
 
 def verdict(ours: Spread, reported: float) -> str:
-    """Is the write-up's figure inside our seed-to-seed spread?"""
-    gap = (ours.mean - reported) * 100
-    direction = f"ours {abs(gap):.2f} pp {'higher' if gap >= 0 else 'lower'}"
-    inside = within_spread(ours, Spread(reported, 0.0, 1))
-    if inside is None:
-        return f"{direction}; one seed, so no spread to judge (reproduce --seeds 3)"
-    return f"{direction}; {'within' if inside else 'outside'} the seed-to-seed spread (± {ours.std * 100:.2f} pp)"
+    """Does our mean over seeds differ from the write-up's figure (a one-sample t-test over our seeds)?"""
+    comparison = against_value(ours, reported)
+    text = "ours " + difference_verdict(comparison)
+    return text + " (reproduce --seeds 3)" if comparison.established is None else text
 
 
 def writeup_section(runs: list[RunResults]) -> Section:
@@ -53,6 +52,7 @@ def writeup_section(runs: list[RunResults]) -> Section:
         return Section(SECTION_ID, TITLE, notes=[NO_MATCH])
     intro = (
         "Each write-up experiment's last-epoch accuracies, as mean ± sample standard deviation over the seeds "
-        "run here. The verdict says whether the write-up's test accuracy lies inside our seed-to-seed spread."
+        "run here. The verdict says whether our test accuracy differs from the write-up's, by a one-sample t-test "
+        "over our seeds (the write-up reports one number, with no spread). " + RULE
     )
     return Section(SECTION_ID, TITLE, intro=intro, tables=[Table("Reported versus re-run", HEADER, rows)])
