@@ -12,12 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.presets import OTHER_RANK, writeup_rank
 from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
+from cnnreport.report.explore import curves_data, run_data
 from cnnreport.report.render import render
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog, guarded, sweep
@@ -109,7 +111,8 @@ def build_report(
             sweep.section_id(folder), f"Sweep {folder.name}", functools.partial(sweep.sweep_section, folder)
         )
     step("rendering the document")
-    html = render(parts, summary_table(everything), studies)
+    curves = curves_data(everything, {part.name: part.anchor for part in parts})
+    html = render(parts, summary_table(everything), studies, curves)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
     return output
 
@@ -146,9 +149,18 @@ def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
     sections = catalog.writeup_sections(files, announce)
     announce("analyses")
     analyses: list[Section] = guarded("analyses", "Analyses beyond the write-up", lambda: catalog.run_sections(files))
+    explore = guarded_data(lambda: run_data(files))
     files.release_arrays()  # only the summary's small files stay in memory across runs
     facts, commands, warning = run_facts(files), commands_for(files), status_warning(files)
-    return RunPart(files.run.name, "", facts, commands, sections, analyses, warning)
+    return RunPart(files.run.name, "", facts, commands, sections, analyses, warning, explore)
+
+
+def guarded_data(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The explorers' data, or none: a failure costs the interaction only, the static figures stay."""
+    try:
+        return build()
+    except Exception:  # noqa: BLE001 - the sections above already report what is wrong with the files
+        return {}
 
 
 def anchor(name: str, position: int) -> str:

@@ -1,16 +1,29 @@
-"""The HTML flavour of the report: Jinja templates inside the package, autoescaped, format.py's filters."""
+"""The HTML flavour of the report: Jinja templates inside the package, autoescaped, format.py's filters.
+
+The one inline script (templates/report.js) is allowed by its SHA-256 in the Content-Security-Policy,
+so no other script could run even if a value slipped through unescaped; data for it travels in
+<script type="application/json"> blocks, which browsers never execute.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
+from cnnreport.report.chart import learning_chart
 from cnnreport.report.document import RunPart, Section, Table
+from cnnreport.report.explore import json_for_script
 from cnnreport.report.format import register
 from cnnreport.report.sections.summary import environment_rows
 
 TEMPLATE = "report.html.j2"
+SCRIPT = "report.js"
 
 
 def template_environment() -> jinja2.Environment:
@@ -22,21 +35,36 @@ def template_environment() -> jinja2.Environment:
         trim_blocks=True,
     )
     register(environment)
+    environment.filters["json_for_script"] = json_for_script
     return environment
 
 
-def render(parts: list[RunPart], summary: Table, studies: list[Section]) -> str:
+def script_source(environment: jinja2.Environment) -> str:
+    source, _, _ = environment.loader.get_source(environment, SCRIPT)  # type: ignore[union-attr]
+    return source
+
+
+def csp_hash(source: str) -> str:
+    """The CSP source expression that allows exactly this inline script."""
+    return "'sha256-{}'".format(base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii"))
+
+
+def render(
+    parts: list[RunPart], summary: Table, studies: list[Section], curves: Sequence[dict[str, Any]] = ()
+) -> str:
     """The whole document as one string."""
     machine, versions = environment_rows()
-    return (
-        template_environment()
-        .get_template(TEMPLATE)
-        .render(
-            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            machine=machine,
-            versions=versions,
-            summary=summary,
-            studies=studies,
-            runs=parts,
-        )
+    environment = template_environment()
+    script = script_source(environment)
+    return environment.get_template(TEMPLATE).render(
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=machine,
+        versions=versions,
+        summary=summary,
+        studies=studies,
+        runs=parts,
+        curves=list(curves),
+        curves_chart=learning_chart(list(curves)),
+        script=Markup(script),
+        script_hash=csp_hash(script),
     )
