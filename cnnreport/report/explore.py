@@ -19,7 +19,7 @@ import numpy as np
 from markupsafe import Markup
 
 from cnnreport.analyses.metrics import softmax
-from cnnreport.analyses.thumbnails import CELL_CAP
+from cnnreport.analyses.thumbnails import CELL_CAP, tsne_samples
 from cnnreport.errors import CnnReportError
 from cnnreport.report.results import RunResults
 
@@ -86,7 +86,9 @@ def run_data(files: RunResults) -> dict[str, Any]:
         "evaluated_with_thumbnails": "thumbnail_indices" in predictions,
     }
     if files.tsne_outcome is not None and not isinstance(files.tsne_outcome, Exception):
-        data["tsne"] = shown.tsne_points(files.tsne.coords, files.tsne.indices)
+        # The unbiased sample evaluate saved for the t-SNE; the confusion cells' images would over-weight errors.
+        sampled = set(map(int, tsne_samples(predictions["labels"]))) & set(slots)
+        data["tsne"] = shown.tsne_points(files.tsne.coords, files.tsne.indices, sampled or set(slots))
     return data
 
 
@@ -114,14 +116,14 @@ class Shown:
             for key, members in found.items()
         }
 
-    def tsne_points(self, coords: np.ndarray, indices: np.ndarray) -> list[list[int]]:
-        """[x, y, label, *item] for each embedded point that has a thumbnail; x and y in 0..1000."""
+    def tsne_points(self, coords: np.ndarray, indices: np.ndarray, chosen: set[int]) -> list[list[int]]:
+        """[x, y, label, *item] for each embedded point among `chosen`; x and y in 0..1000."""
         low, high = coords.min(0), coords.max(0)
         scaled = np.round((coords - low) / np.where(high > low, high - low, 1) * COORDINATE_SCALE).astype(int)
         return [
             [int(x), int(y), int(self.labels[index]), *self.item(int(index))]
             for (x, y), index in zip(scaled, indices, strict=True)
-            if int(index) in self.slots
+            if int(index) in chosen
         ]
 
 

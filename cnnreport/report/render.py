@@ -49,9 +49,7 @@ def csp_hash(source: str) -> str:
     return "'sha256-{}'".format(base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii"))
 
 
-def render(
-    parts: list[RunPart], summary: Table, studies: list[Section], curves: Sequence[dict[str, Any]] = ()
-) -> str:
+def render(parts: list[RunPart], summary: Table, studies: list[Section], curves: Sequence[dict[str, Any]] = ()) -> str:
     """The whole document as one string."""
     machine, versions = environment_rows()
     environment = template_environment()
@@ -66,5 +64,5 @@ def render(
         curves=list(curves),
         curves_chart=learning_chart(list(curves)),
         script=Markup(script),
-        script_hash=csp_hash(script),
+        script_hash=Markup(csp_hash(script)),  # base64 and quotes only: as is, not entity-escaped
     )

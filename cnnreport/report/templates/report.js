@@ -52,6 +52,10 @@
   window.addEventListener("hashchange", () => openTo(decodeURIComponent(location.hash.slice(1))));
   window.addEventListener("beforeprint", () => doc.querySelectorAll("details").forEach((d) => (d.open = true)));
 
+  function shown(node) {  // inside a closed <details> a node keeps its box but is not drawn
+    return node.checkVisibility ? node.checkVisibility() : node.offsetParent !== null;
+  }
+
   // ---- Sidebar: mark the section being read ------------------------------------------------------
   function scrollspy() {
     if (!("IntersectionObserver" in window)) return;
@@ -62,7 +66,7 @@
     let marked = null;
     const observer = new IntersectionObserver((entries) => {
       entries.forEach((entry) => (entry.isIntersecting ? visible.add(entry.target) : visible.delete(entry.target)));
-      const current = targets.filter((t) => visible.has(t) && t.offsetParent !== null).pop();
+      const current = targets.filter((t) => visible.has(t) && shown(t)).pop();
       if (current) mark(links.get(current.id));
     }, { rootMargin: "0px 0px -70% 0px" });
     targets.forEach((t) => observer.observe(t));
@@ -318,7 +322,7 @@
     });
     function column(run) {
       const box = el("div", "compare-column");
-      const heading = el("h3");
+      const heading = el("h3", "compare-name");
       const link = el("a", "", run.dataset.name);
       link.href = "#" + run.id;
       heading.appendChild(link);
