@@ -51,7 +51,9 @@ def main() -> None:
     times, requests, errors = open_times(args.report, args.repeat, args.width)
     size = args.report.stat().st_size
     median = statistics.median(times)
-    print(f"opened in {median:.3f} s median, {min(times):.3f} s fastest over {len(times)}: {median / GOAL_SECONDS:.2f} of the 1 s goal")
+    print(
+        f"opened in {median:.3f} s median, {min(times):.3f} s fastest over {len(times)}: {median / GOAL_SECONDS:.2f} of the 1 s goal"
+    )
     print(f"size {size / 1e6:.2f} MB: {size / GOAL_BYTES:.2f} of the 6 MB goal")
     network = [url for url in requests if not url.startswith(("file:", "data:"))]
     print(f"network requests {len(network)}, console errors {len(errors)}")

@@ -57,6 +57,15 @@ def test_sprite_holds_every_thumbnail_in_its_slot_as_dark_ink_on_white():
     assert picture[28 + 12, 2 * 28 + 12] == 0 and picture[5, 5] == 255
 
 
+def test_evaluate_saves_a_bounded_set_of_thumbnails(trained_runs: Path):
+    run = RunDir(trained_runs / "tiny10")
+    predictions = run.read_arrays(run.predictions_file)
+    indices, images = predictions["thumbnail_indices"], predictions["thumbnail_images"]
+    assert images.dtype == np.uint8 and images.shape == (len(indices), 28, 28)
+    np.testing.assert_array_equal(indices, thumbnails.thumbnail_indices(predictions["logits"], predictions["labels"]))
+    assert 0 < len(indices) <= 100 * thumbnails.CELL_CAP + thumbnails.TSNE_CAP
+
+
 def test_run_data_holds_each_cell_and_tsne_point_with_its_own_image(trained_runs: Path, tmp_path: Path):
     files = RunResults(RunDir(trained_runs / "tiny10"))
     predictions = files.predictions

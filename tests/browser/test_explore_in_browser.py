@@ -137,6 +137,9 @@ def test_without_scripts_every_static_part_still_reads(open_page, browser_report
     assert page.evaluate(VISIBLE, "svg.curves-chart")  # the chart of every run is static SVG
     assert page.locator(".explorer:visible, #compare:visible, .thumb").count() == 0
     assert "Per-class precision, recall and F1" in page.locator(f"#{first}").inner_text()
+    target = f"{run_anchors(page)[1]}-confusion"
+    page.click(f'nav a[href="#{target}"]')  # the browser itself opens a fold a link points into
+    page.wait_for_function(VISIBLE, arg=f"#{target}")
     assert opened.errors == [] and opened.failed == []
 
 
