@@ -152,6 +152,12 @@ def test_the_explorers_fit_a_phone(open_page, browser_report: Path):
         ".filter(n => n.checkVisibility() && n.textContent.trim()).map(n => parseFloat(getComputedStyle(n).fontSize)))"
     )
     assert smallest >= 10
+    chart_text = page.evaluate(  # SVG text scales with its drawing: its size on screen is what counts
+        "() => { const svg = document.querySelector('svg.curves-chart');"
+        " const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;"
+        " return Math.min(...Array.from(svg.querySelectorAll('text'), t => parseFloat(getComputedStyle(t).fontSize) * scale)); }"
+    )
+    assert chart_text >= 10
 
 
 def hostile_part(name: str, anchor: str) -> RunPart:
