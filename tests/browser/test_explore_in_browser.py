@@ -155,7 +155,8 @@ def test_the_explorers_fit_a_phone(open_page, browser_report: Path):
     chart_text = page.evaluate(  # SVG text scales with its drawing: its size on screen is what counts
         "() => { const svg = document.querySelector('svg.curves-chart');"
         " const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;"
-        " return Math.min(...Array.from(svg.querySelectorAll('text'), t => parseFloat(getComputedStyle(t).fontSize) * scale)); }"
+        " const sizes = Array.from(svg.querySelectorAll('text'), t => parseFloat(getComputedStyle(t).fontSize));"
+        " return Math.min(...sizes) * scale; }"
     )
     assert chart_text >= 10
 
