@@ -97,7 +97,7 @@ def fast_tsne(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_every_run_has_every_section_in_the_write_ups_order(document: Document, runs_copy: Path):
     order = document.ids_in_order
-    expected = ["setup", "summary"]
+    expected = ["summary", "curves", "compare", "setup"]  # what compares runs first, then each run
     for position, name in enumerate(("tiny10", "tiny4"), 1):
         anchor = f"run-{position}-{name}"
         expected += [anchor, *(f"{anchor}-{section}" for section in SECTIONS)]
@@ -118,9 +118,14 @@ def test_every_image_is_an_embedded_png_with_alt_text(document: Document):
 
 def test_document_is_self_contained(document: Document, runs_copy: Path):
     html = (runs_copy.parent / "report.html").read_text()
-    assert not {"script", "link", "iframe", "object", "embed"} & set(document.tags)
+    assert not {"link", "iframe", "object", "embed"} & set(document.tags)
     assert all(link.startswith("#") for link in document.links)
     assert "default-src 'none'" in html  # the CSP forbids any request when opened
+    # One script runs, the report's own, allowed by its hash; the others are JSON data.
+    script = render.script_source(render.template_environment())
+    assert f'script-src {render.csp_hash(script)}">' in html
+    assert html.count("<script>") == 1 and f"<script>{script}</script>" in html
+    assert document.tags.count("script") == 1 + html.count('<script type="application/json" id="data-')
     assert "http://" not in html and "https://" not in html
 
 
@@ -226,7 +231,8 @@ def test_names_and_recorded_text_are_escaped(runs_copy: Path, tmp_path: Path, fa
 
 def test_render_escapes_a_script_run_name():
     html = render.render([RunPart("<script>alert(1)</script>", "run-1", [], [], [])], Table("", [], []), [])
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<script>") == 1  # the report's own
 
 
 def test_analysis_sections_are_rendered_and_failures_become_notes(runs_copy, tmp_path, monkeypatch, document):

@@ -21,6 +21,7 @@ from cnnreport.analyses.efficiency import efficiency
 from cnnreport.analyses.filters import first_layer_kernels
 from cnnreport.analyses.grouping import merged_summary
 from cnnreport.analyses.metrics import accuracy, error_gallery, summarize_predictions
+from cnnreport.analyses.thumbnails import thumbnail_indices
 from cnnreport.config import ExperimentConfig, class_names
 from cnnreport.ml.data import StudyData, load_study_data, to_uint8
 from cnnreport.ml.inference import predict
@@ -52,6 +53,7 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
         "class_names": names,
     }
     gallery = error_gallery(test_logits.numpy(), labels)
+    thumbnails = thumbnail_indices(test_logits.numpy(), labels)  # what the report's explorers may show
     run.write_arrays(
         run.predictions_file,
         gallery_indices=gallery,
@@ -60,6 +62,8 @@ def evaluate_run(run: RunDir, data_dir: Path, device: str = "cpu", dataset: str 
         features=features.numpy(),
         labels=labels,
         digits=data.test_digits.numpy(),
+        thumbnail_indices=thumbnails,
+        thumbnail_images=to_uint8(data.test_images[torch.from_numpy(thumbnails)]),
     )
     # Analyses beyond the write-up (robustness, grouping, Grad-CAM, filters, efficiency).
     fields, arrays = analyze(model, config, state, data, test_logits.numpy(), gallery, dataset)

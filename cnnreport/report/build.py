@@ -12,12 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from cnnreport.analyses.tsne import DEFAULT_SAMPLES, TsneParams, check_samples
 from cnnreport.errors import BadInput, CnnReportError
 from cnnreport.presets import OTHER_RANK, writeup_rank
 from cnnreport.report import caches
 from cnnreport.report.document import RunPart, Section
+from cnnreport.report.explore import curves_data, run_data
 from cnnreport.report.render import Opening, render
 from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog, guarded, overview, sweep
@@ -122,7 +124,8 @@ def build_report(
         banners(everything, swept),
         [folder.name for folder in sweeps],
     )
-    html = render(parts, summary_table(summarised), studies, opening)
+    curves = curves_data(everything, {part.name: part.anchor for part in parts})
+    html = render(parts, summary_table(summarised), studies, opening, curves)
     atomic_write(output, lambda handle: handle.write(html.encode("utf-8")))
     return output
 
@@ -159,6 +162,7 @@ def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
     sections = catalog.writeup_sections(files, announce)
     announce("analyses")
     analyses: list[Section] = guarded("analyses", "Analyses beyond the write-up", lambda: catalog.run_sections(files))
+    explore = guarded_data(lambda: run_data(files))
     files.release_arrays()  # only the summary's small files stay in memory across runs
     name = files.run.name
     sections, titles, waiting = overview.set_aside_waiting(name, sections)
@@ -166,7 +170,15 @@ def run_part(files: RunResults, tsne: TsneParams, announce: Step) -> RunPart:
     commands = [command for command in overview.WAITING_COMMANDS if command in waiting + more]
     waiting_text = overview.waiting_text(commands, titles + more_titles, name)
     warning = " ".join(filter(None, [status_warning(files), waiting_text]))
-    return RunPart(name, "", run_facts(files), commands_for(files), sections, analyses, warning, commands)
+    return RunPart(name, "", run_facts(files), commands_for(files), sections, analyses, warning, commands, explore)
+
+
+def guarded_data(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The explorers' data, or none: a failure costs the interaction only, the static figures stay."""
+    try:
+        return build()
+    except Exception:  # noqa: BLE001 - the sections above already report what is wrong with the files
+        return {}
 
 
 def anchor(name: str, position: int) -> str:

@@ -7,6 +7,7 @@ any Section the same way, so adding an analysis never means touching the templat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,4 @@ class RunPart:
     analyses: list[Section] = field(default_factory=list)
     warning: str = ""  # training that did not end normally
     waiting: list[str] = field(default_factory=list)  # commands whose files this run's parts wait for
+    explore: dict[str, Any] = field(default_factory=dict)  # the explorers' data (report.explore.run_data)

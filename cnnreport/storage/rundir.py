@@ -40,6 +40,16 @@ WRITTEN_BY = {
     "evaluation.json": "evaluate", "predictions.npz": "evaluate", "analysis.npz": "evaluate",
     "anatomy.json": "inspect", "layer_outputs.npz": "inspect", "tsne.npz": "report",
 }  # fmt: skip
+PREDICTION_ARRAYS = (  # the keys of predictions.npz
+    "logits",  # float32 [N, classes]: the test set's
+    "features",  # float32 [N, F]: what feeds the output layer
+    "labels",  # int64 [N]
+    "digits",  # int64 [N]: the digit behind a grouped class
+    "gallery_indices",  # int64 [G]: misclassified, highest loss first
+    "gallery_images",  # uint8 [G, 28, 28]
+    "thumbnail_indices",  # int64 [T], sorted: a few per confusion cell and t-SNE class (analyses.thumbnails)
+    "thumbnail_images",  # uint8 [T, 28, 28]; older evaluations lack both thumbnail keys
+)
 ANALYSIS_ARRAYS = (  # the keys of analysis.npz
     "robustness_examples",  # uint8 [kinds, images, strengths, 28, 28]
     "conv1_kernels",  # float32 [16, 7, 7]

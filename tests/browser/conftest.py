@@ -50,11 +50,11 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
-    """open_page(path, width) -> OpenedPage, loaded, with its requests and console errors recorded."""
+    """open_page(path, width, scripts) -> OpenedPage, loaded, with its requests and console errors recorded."""
     contexts = []
 
-    def opener(path: Path, width: int = 1280) -> OpenedPage:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+    def opener(path: Path, width: int = 1280, scripts: bool = True) -> OpenedPage:
+        context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=scripts)
         contexts.append(context)
         page = context.new_page()
         opened = OpenedPage(page)
