@@ -416,10 +416,10 @@ def test_parameter_note_says_what_makes_a_count_differ_from_the_write_ups():
     assert expected_params_note(ExperimentConfig(), 4471).endswith("differs from the write-up's 4,470 for 10 classes.")
 
 
-def test_the_overview_and_its_banner_come_before_the_setup(runs_copy: Path, tmp_path: Path, fast_tsne):
+def test_the_overview_and_its_banner_open_the_report(runs_copy: Path, tmp_path: Path, fast_tsne):
     html = build(copy_runs(runs_copy, tmp_path))
     order = Document(html).ids_in_order
-    assert order.index("overview") < order.index("setup") < order.index("summary")
+    assert order.index("overview") < order.index("summary") < order.index("setup")
     opening = html[html.index("<main>") : html.index('id="setup"')]
     assert opening.index('class="banner"') < opening.index('id="overview"')
     text = " ".join(visible_text(opening).split())

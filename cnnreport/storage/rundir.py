@@ -283,7 +283,9 @@ def create_run(runs_dir: Path, name: str, resume: bool = False) -> RunDir:
         raise BadInput(f"{path} exists and is not a run directory; choose another --name")
     if (path / SWEEP_FILE).exists():  # a run there would mix its files with the sweep's
         raise BadInput(f"{path} is a sweep's folder, not a run's; choose another --name")
-    if resume and not RunDir(path).config_file.is_file() and not RunDir(path).is_locked():  # locked: starting now
+    # A folder means the run was started, if only just (killed before its config was written):
+    # resuming it trains from the start. Only a name with no folder is a typo.
+    if resume and not path.is_dir():
         raise BadInput(f"--resume: there is no run {name!r} in {runs_dir} to resume; leave out --resume to start it")
     fresh = not path.exists()
     try:

@@ -1,4 +1,5 @@
-"""A sweep and a plain run never share one folder, and `train --resume` never starts a run:
+"""A sweep and a plain run never share one folder, and `train --resume` never starts a run under a
+name that has no folder:
 each is refused in one line, exit 2, with nothing in the runs dir changed."""
 
 from __future__ import annotations
@@ -56,3 +57,9 @@ def test_train_resume_of_a_run_killed_before_its_first_epoch_still_starts_it(
         path.unlink()  # config.json alone: started, then killed before epoch 1 was saved
     assert cli(*train_command(tmp_path, fault_data, run.name, "--resume")).exit_code == 0
     assert run.read_status()["status"] == "finished"
+
+
+def test_train_resume_of_a_run_killed_before_its_config_was_written_starts_it(tmp_path: Path, fault_data: Path) -> None:
+    (tmp_path / "early").mkdir()  # the folder alone: killed between making it and writing config.json
+    assert cli(*train_command(tmp_path, fault_data, "early", "--resume")).exit_code == 0
+    assert RunDir(tmp_path / "early").read_status()["status"] == "finished"
