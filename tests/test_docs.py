@@ -90,16 +90,28 @@ def test_a_new_command_or_option_changes_the_reference() -> None:
     assert page != GENERATED.read_text()
 
 
+@pytest.fixture(scope="module")
+def reader_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for every page, as one reader's: a run a page trains, a later page may only re-render."""
+    folder = tmp_path_factory.mktemp("reader")
+    write_dataset(folder / "data", layout="torchvision", gz=True)
+    return folder
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_every_example_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each page's examples, in order, in a fresh folder whose ./data holds small synthetic MNIST files."""
-    in_a_fresh_folder(tmp_path, monkeypatch)
+def test_every_example_runs(page: Path, reader_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each page's examples, in order, where ./data holds small synthetic MNIST files (README first)."""
+    in_the_folder(reader_folder, monkeypatch)
     run_examples(blocks(page))
 
 
 def in_a_fresh_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_dataset(folder / "data", layout="torchvision", gz=True)
+    in_the_folder(folder, monkeypatch)
+
+
+def in_the_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(folder)
     for name in ("CNNREPORT_DATA_DIR", "CNNREPORT_RUNS_DIR"):  # the defaults, ./data and ./runs, as a reader's
         monkeypatch.delenv(name, raising=False)
