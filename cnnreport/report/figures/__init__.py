@@ -26,8 +26,13 @@ def new_figure(width: float, height: float, layout: Literal["constrained"] | Non
 
 def embed(figure: Figure, alt: str, caption: str = "", dpi: int = 110) -> document.Figure:
     """Render a figure to an embedded PNG; the figure is released afterwards."""
+    encoded = base64.b64encode(png_bytes(figure, dpi)).decode("ascii")
+    return document.Figure(f"data:image/png;base64,{encoded}", alt, caption)
+
+
+def png_bytes(figure: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (for the report, or for a tracker's image); the figure is released afterwards."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     figure.clear()  # object-API figures are freed when unreferenced; clearing drops artists now
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return document.Figure(f"data:image/png;base64,{encoded}", alt, caption)
+    return buffer.getvalue()
