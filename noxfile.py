@@ -80,6 +80,17 @@ def cluster(session: nox.Session) -> None:
     run_in_torch_env(session, "pytest", "-q", "-m", "cluster", "tests/cluster", *session.posargs, extras="dev,ray")
 
 
+@nox.session(venv_backend="none")
+def trackers(session: nox.Session) -> None:
+    """`cnnreport export` to TensorBoard and MLflow (the `trackers` extra), read back with their own readers.
+
+    One test starts a real `mlflow server` on 127.0.0.1 and stops it afterwards, also on failure.
+    """
+    run_in_torch_env(
+        session, "pytest", "-q", "-m", "trackers", "tests/trackers", *session.posargs, extras="dev,trackers"
+    )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""

@@ -25,7 +25,7 @@ EPOCH_FIELDS = (
     "train_loss", "train_accuracy", "test_loss", "test_accuracy", "validation_loss", "validation_accuracy", "seconds",
 )  # fmt: skip
 LEARNING_RATE = "learning_rate"
-# evaluation.json's single numbers, exported as final_<name> (per-epoch names stay free for the curves).
+# evaluation.json's single numbers, exported as the run's final values.
 FINAL_FIELDS = ("test_accuracy", "train_accuracy", "running_train_accuracy", "ece", "nll", "params_total")
 FIGURES = ("learning_curves", "confusion_matrix", "error_gallery", "tsne")
 
@@ -71,20 +71,17 @@ def learning_rates(files: RunResults) -> list[float]:
 
 
 def final_values(files: RunResults) -> dict[str, float]:
-    """The run's end result: evaluation.json's numbers when evaluated, else the last epoch's test score."""
-    last = files.metrics[-1]
-    final = {
-        "epochs_done": float(len(files.metrics)),
-        "training_seconds": float(sum(r["seconds"] for r in files.metrics)),
-    }
+    """The run's end result: evaluation.json's numbers when evaluated, else the last epoch's test score.
+
+    Writers prefix the names (final/..., final_...) so they never meet the per-epoch curves.
+    """
+    rows = files.metrics
+    final = {"epochs_done": float(len(rows)), "training_seconds": float(sum(row["seconds"] for row in rows))}
     evaluation = files.evaluation_with("test_accuracy")
     if evaluation is not None:
-        final |= {f"final_{name}": float(evaluation[name]) for name in FINAL_FIELDS if name in evaluation}
-    else:
-        final |= {
-            f"final_{name}": float(last[name]) for name in ("test_accuracy", "test_loss") if last.get(name) is not None
-        }
-    return final
+        return final | {name: float(evaluation[name]) for name in FINAL_FIELDS if name in evaluation}
+    last = {name: rows[-1].get(name) for name in ("test_accuracy", "test_loss")}
+    return final | {name: float(value) for name, value in last.items() if value is not None}
 
 
 def prepare_tsne(files: RunResults, samples: int) -> Tsne | None:

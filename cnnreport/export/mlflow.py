@@ -38,6 +38,7 @@ RUN_ID, DIGEST, SWEEP, CELL, KIND = (
     "cnnreport.kind",
 )
 PARENT = "mlflow.parentRunId"
+FINAL_PREFIX = "final_"  # final_test_accuracy, beside the per-epoch test_accuracy
 BATCH = 200  # metrics per log_batch call, well inside MLflow's limit of 1000
 # Unless the user set them: fail within seconds on a tracking server that does not answer.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
@@ -147,7 +148,8 @@ def write_run(client: Any, run_id: str, item: Item, settings: Settings) -> None:
     params += [Param(f"cell.{name}", str(value)) for name, value in item.cell_options]
     epochs = content.epoch_values(files)
     metrics = [Metric(name, value, now, step) for step, row in enumerate(epochs, 1) for name, value in row.items()]
-    metrics += [Metric(name, value, now, len(epochs)) for name, value in content.final_values(files).items()]
+    final = content.final_values(files).items()
+    metrics += [Metric(FINAL_PREFIX + name, value, now, len(epochs)) for name, value in final]
     client.log_batch(run_id, params=params)
     for start in range(0, len(metrics), BATCH):
         client.log_batch(run_id, metrics=metrics[start : start + BATCH])

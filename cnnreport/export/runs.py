@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnreport.errors import BadInput, RunError
-from cnnreport.report.build import select_contents
+from cnnreport.report.build import select_contents, sweep_folder
 from cnnreport.storage.atomic import TEMP_MARK
 from cnnreport.storage.rundir import RunDir
 from cnnreport.storage.sweeps import read_sweep
@@ -56,8 +56,13 @@ class Sweep:
 
 
 def select(runs_dir: Path, names: Sequence[str] = ()) -> tuple[list[Item], list[Sweep]]:
-    """The runs (outside sweeps) and the sweeps that `report NAME...` would show, each run checked."""
+    """The runs (outside sweeps) and the sweeps that `report NAME...` would show, each run checked.
+
+    Unlike the report, naming only runs exports only them: no sweep comes along unasked.
+    """
     runs, folders = select_contents(runs_dir, names)
+    if names and not any(sweep_folder(runs_dir, name) for name in names):
+        folders = []
     sweeps = [sweep_items(folder) for folder in folders]
     in_sweeps = {item.run.path.resolve() for sweep in sweeps for item in sweep.items}
     items = [Item(key_of(run, runs_dir), run) for run in runs if run.path.resolve() not in in_sweeps]
