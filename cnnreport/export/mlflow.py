@@ -42,6 +42,7 @@ FINAL_PREFIX = "final_"  # final_test_accuracy, beside the per-epoch test_accura
 BATCH = 200  # metrics per log_batch call, well inside MLflow's limit of 1000
 # Unless the user set them: fail within seconds on a tracking server that does not answer.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+UNREACHABLE = ("Max retries exceeded", "NewConnectionError", "Connection refused", "Failed to resolve")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def connect(settings: Settings) -> tuple[Any, str]:
     """The client and the experiment's id (made, or restored from MLflow's trash, when needed)."""
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    if settings.uri.startswith("file:"):  # MLflow 3 refuses its file store unless allowed; naming one allows it
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     for noisy in ("mlflow", "alembic"):  # their INFO lines (creating tables, ...) are not for our users
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
@@ -98,7 +101,11 @@ def connect(settings: Settings) -> tuple[Any, str]:
 
 
 def failure(uri: str, exc: Exception) -> WorkFailed:
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    """One line: a server that does not answer said plainly, else MLflow's first line."""
+    text = str(exc)
+    if any(sign in text for sign in UNREACHABLE):
+        return WorkFailed(f"MLflow tracking server {uri} cannot be reached; is it running?")
+    first_line = (text.strip().splitlines() or [type(exc).__name__])[0]
     return WorkFailed(f"MLflow tracking URI {uri}: {first_line[:300]}")
 
 
