@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from cnnreport import console
 from cnnreport.cli.common import DataDirOption, RunsDirOption, TsneSamplesOption, app, err, user_errors
 from cnnreport.config import check_range
 from cnnreport.storage.rundir import default_runs_dir
+
+if TYPE_CHECKING:
+    from cnnreport.export.runs import Outcome
 
 export_app = typer.Typer(
     no_args_is_help=True,
@@ -23,14 +26,15 @@ RunsArgument = Annotated[
 ]
 
 
-def announce(outcome) -> None:  # type: ignore[no-untyped-def]
-    says = {"written": "exported", "updated": "updated (its files changed)", "skipped": "skipped (unchanged)"}
-    console.line(err, f"{outcome.key}: {says[outcome.action]} -> {outcome.where}")
+SAYS = {"exported": "exported", "updated": "updated (its files changed)", "skipped": "skipped (unchanged)"}
 
 
-def summary(outcomes: list, where: str) -> None:  # type: ignore[type-arg]
-    counts = {action: sum(o.action == action for o in outcomes) for action in ("written", "updated", "skipped")}
-    done = ", ".join(f"{count} {action}" for action, count in counts.items())
+def announce(outcome: Outcome) -> None:
+    console.line(err, f"{outcome.key}: {SAYS[outcome.action]} -> {outcome.where}")
+
+
+def summary(outcomes: list[Outcome], where: str) -> None:
+    done = ", ".join(f"{sum(o.action == action for o in outcomes)} {action}" for action in SAYS)
     console.line(err, f"{console.counted(len(outcomes), 'run')} in {where}: {done}")
 
 

@@ -143,7 +143,7 @@ def export_run(
     for run in previous:
         client.delete_run(run.info.run_id)
     updated = any(run.info.status == "FINISHED" for run in previous)
-    return Outcome(item.key, "updated" if updated else "written", run_id)
+    return Outcome(item.key, "updated" if updated else "exported", run_id)
 
 
 def write_run(client: Any, run_id: str, item: Item, settings: Settings) -> None:

@@ -42,7 +42,7 @@ class Outcome:
     """What an export did with one run."""
 
     key: str
-    action: str  # written, updated, or skipped (unchanged since its last export there)
+    action: str  # exported, updated, or skipped (unchanged since its last export there)
     where: str  # its folder, or its tracker's run id
 
 

@@ -61,7 +61,7 @@ def export(items: Sequence[Item], to: Path, settings: Settings, on_done: Callabl
             replace_folder(folder, lambda partial, item=item: write_run(item, partial, settings))  # type: ignore[misc]
             manifest[item.key] = {"digest": found, "run": str(item.run.path.resolve()), "exported": _now()}
             write_manifest(to, manifest)
-            outcome = Outcome(item.key, "updated" if previous else "written", str(folder))
+            outcome = Outcome(item.key, "updated" if previous else "exported", str(folder))
         outcomes.append(outcome)
         on_done(outcome)
     return outcomes

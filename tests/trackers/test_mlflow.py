@@ -130,7 +130,7 @@ def test_exporting_again_skips_unchanged_runs_and_replaces_changed_ones(fresh_ru
         assert export(fresh_runs, uri, "tiny10", "tiny4").exit_code == 0
         first = live_runs(uri)
         again = export(fresh_runs, uri, "tiny10", "tiny4")
-        assert again.exit_code == 0 and "0 written, 0 updated, 2 skipped" in again.output
+        assert again.exit_code == 0 and "0 exported, 0 updated, 2 skipped" in again.output
         assert {k: r.info.run_id for k, r in live_runs(uri).items()} == {k: r.info.run_id for k, r in first.items()}
         metrics = fresh_runs / "tiny10" / "metrics.json"
         document = json.loads(metrics.read_text())

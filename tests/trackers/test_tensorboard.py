@@ -130,7 +130,7 @@ def test_exporting_again_skips_unchanged_runs_and_replaces_changed_ones(
     first = sorted((to / "tiny10").glob("events.*"))
     again = export(fresh_runs, to, data_dir, "tiny10", "tiny4")
     assert again.exit_code == 0
-    assert "tiny10: skipped (unchanged)" in again.output and "0 written, 0 updated, 2 skipped" in again.output
+    assert "tiny10: skipped (unchanged)" in again.output and "0 exported, 0 updated, 2 skipped" in again.output
     assert sorted((to / "tiny10").glob("events.*")) == first
     metrics = fresh_runs / "tiny10" / "metrics.json"
     document = json.loads(metrics.read_text())
