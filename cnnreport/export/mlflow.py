@@ -37,7 +37,7 @@ RUN_ID, DIGEST, SWEEP, CELL, KIND = (
     "cnnreport.cell",
     "cnnreport.kind",
 )
-PARENT = "mlflow.parentRunId"
+PARENT, EXPERIMENT_KIND = "mlflow.parentRunId", "mlflow.experimentKind"
 FINAL_PREFIX = "final_"  # final_test_accuracy, beside the per-epoch test_accuracy
 BATCH = 200  # metrics per log_batch call, well inside MLflow's limit of 1000
 # Unless the user set them: fail within seconds on a tracking server that does not answer.
@@ -91,8 +91,10 @@ def connect(settings: Settings) -> tuple[Any, str]:
     try:
         client = MlflowClient(tracking_uri=settings.uri)
         found = client.get_experiment_by_name(settings.experiment)
-        if found is None:
-            return client, client.create_experiment(settings.experiment)
+        if found is None:  # MLflow 3's UI opens a model-training experiment on its runs, not on GenAI traces
+            return client, client.create_experiment(
+                settings.experiment, tags={EXPERIMENT_KIND: "custom_model_development"}
+            )
         if found.lifecycle_stage == "deleted":
             client.restore_experiment(found.experiment_id)
         return client, found.experiment_id
