@@ -50,7 +50,14 @@ def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = F
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests (CliRunner on synthetic IDX data; real MNIST when present)."""
     run_in_torch_env(
-        session, "pytest", "-q", "--ignore=tests/faults", "--ignore=tests/cluster", *session.posargs, data=True
+        session,
+        "pytest",
+        "-q",
+        "--ignore=tests/faults",
+        "--ignore=tests/cluster",
+        "--ignore=tests/trackers",
+        *session.posargs,
+        data=True,
     )
 
 
