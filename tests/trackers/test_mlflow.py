@@ -193,3 +193,27 @@ def test_export_to_a_real_tracking_server(export_runs: Path, tmp_path: Path):
         figures = {Path(a.path).name for a in client.list_artifacts(runs["tiny4"].info.run_id, "figures")}
         assert "confusion_matrix.png" in figures
         assert export(export_runs, url, "tiny4").output.startswith("tiny4: skipped (unchanged)")
+
+
+def test_a_run_that_fails_midway_is_not_reported_and_the_next_export_replaces_it(export_runs: Path, tmp_path: Path):
+    uri = f"sqlite:///{tmp_path / 'broken.db'}"
+    blocker = tmp_path / "artifacts"
+    blocker.write_text("a file where the artifact folder must go")
+    client = MlflowClient(uri)
+    client.create_experiment("cnnreport", artifact_location=(blocker / "store").as_uri())
+    failed = export(export_runs, uri, "tiny10")
+    assert failed.exit_code == 1
+    assert [line for line in failed.output.splitlines() if line.strip()][-1].startswith(
+        f"error: MLflow tracking URI {uri}"
+    )
+    assert "exported" not in failed.output
+    (left,) = client.search_runs([client.get_experiment_by_name("cnnreport").experiment_id])
+    assert left.info.status == "FAILED" and left.data.tags["cnnreport.run_id"] == "tiny10"
+    blocker.unlink()
+    with inside(tmp_path):
+        retried = export(export_runs, uri, "tiny10")
+    assert retried.exit_code == 0 and "tiny10: exported" in retried.output
+    runs = live_runs(uri)
+    assert runs["tiny10"].info.run_id != left.info.run_id
+    check_run(client, runs["tiny10"], export_runs / "tiny10")
+    assert client.get_run(left.info.run_id).info.lifecycle_stage == "deleted"
