@@ -12,6 +12,7 @@ skip what did not change and replace what did.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import shutil
 import struct
@@ -58,7 +59,7 @@ def export(items: Sequence[Item], to: Path, settings: Settings, on_done: Callabl
         if previous and previous.get("digest") == found and folder.is_dir():
             outcome = Outcome(item.key, "skipped", str(folder))
         else:
-            replace_folder(folder, lambda partial, item=item: write_run(item, partial, settings))  # type: ignore[misc]
+            replace_folder(folder, functools.partial(write_run, item, settings=settings))
             manifest[item.key] = {"digest": found, "run": str(item.run.path.resolve()), "exported": _now()}
             write_manifest(to, manifest)
             outcome = Outcome(item.key, "updated" if previous else "exported", str(folder))
@@ -119,6 +120,7 @@ def replace_folder(folder: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_run(item: Item, logdir: Path, settings: Settings) -> None:
+    """One run's log folder: scalars, the HParams session, the figures and the embedding."""
     from torch.utils.tensorboard import SummaryWriter
     from torch.utils.tensorboard.summary import hparams
 
