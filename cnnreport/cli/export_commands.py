@@ -10,6 +10,7 @@ import typer
 from cnnreport import console
 from cnnreport.cli.common import DataDirOption, RunsDirOption, TsneSamplesOption, app, err, user_errors
 from cnnreport.config import check_range
+from cnnreport.export import INSTALL_HINT  # the package's __init__ only: no report code, no trackers
 from cnnreport.storage.rundir import default_runs_dir
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 export_app = typer.Typer(
     no_args_is_help=True,
-    help="Export runs and sweeps to TensorBoard or MLflow (the trackers extra: pip install 'cnnreport[trackers]').",
+    help=f"Export runs and sweeps to TensorBoard or MLflow.\n\nNeeds the trackers extra: {INSTALL_HINT}.",
 )
 app.add_typer(export_app, name="export")
 
@@ -48,8 +49,9 @@ def tensorboard(
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Write runs as TensorBoard logs: scalars, HParams, the report's figures, an embedding.
+    """Write runs as TensorBoard logs.
 
+    Per-epoch scalars, HParams, the report's figures and an embedding for the Projector.
     One folder per run in --to (SWEEP/RUN for a sweep's runs). A run unchanged since its last
     export there is skipped; a changed one is replaced. --data-dir gives the embedding its digits.
     """
@@ -83,8 +85,9 @@ def mlflow(
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Write runs to MLflow: params, per-epoch metrics, figures and JSON files as artifacts.
+    """Write runs to an MLflow tracking store.
 
+    Params, per-epoch metrics, and the figures and JSON files (and checkpoint) as artifacts.
     One MLflow run per run; a sweep is a parent run with its runs as children. A run unchanged
     since its last export is skipped; a changed one is replaced.
     """

@@ -6,3 +6,5 @@ the optional `trackers` extra: each writer imports its tracker inside its functi
 `require` says how to install it when it is absent. Like the report, this only reads runs;
 the one file it may add to a run folder is the report's own t-SNE cache.
 """
+
+INSTALL_HINT = "pip install 'cnnreport[trackers]'"

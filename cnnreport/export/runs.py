@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnreport.errors import BadInput, RunError
+from cnnreport.export import INSTALL_HINT
 from cnnreport.report.build import select_contents, sweep_folder
 from cnnreport.storage.atomic import TEMP_MARK
 from cnnreport.storage.rundir import RunDir
 from cnnreport.storage.sweeps import read_sweep
 
-INSTALL_HINT = "pip install 'cnnreport[trackers]'"
 # Files of a run that do not change what it is: the t-SNE cache (made from predictions.npz,
 # which is hashed) and the lock. The checkpoint counts only when it is exported too.
 NOT_HASHED = ("tsne.npz", ".lock")
