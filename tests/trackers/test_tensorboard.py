@@ -102,7 +102,7 @@ def test_the_reports_figures_are_images(exported: Path):
     assert trained_only == ["learning_curves"]  # no evaluation: no confusion matrix, gallery or t-SNE
 
 
-def test_the_projector_holds_the_tsne_sample_with_labels_and_digits(exported: Path, export_runs: Path):
+def test_the_projector_holds_the_tsne_sample_with_labels_and_digits(exported: Path, export_runs: Path, data_dir: Path):
     run = export_runs / "tiny4"
     indices, features, labels, digits = expected.embedded(run)
     names = expected.document(run, "evaluation.json")["class_names"]
@@ -117,9 +117,16 @@ def test_the_projector_holds_the_tsne_sample_with_labels_and_digits(exported: Pa
     ]
     from PIL import Image
 
-    sprite = Image.open(folder / "sprite.png")
+    from cnnreport.ml.data import load_split
+
+    sprite = np.asarray(Image.open(folder / "sprite.png").convert("L")).astype(int)
     side = int(np.ceil(np.sqrt(len(indices))))
-    assert sprite.size == (28 * side, 28 * side) and np.asarray(sprite).std() > 0  # the digits, not a blank sheet
+    assert sprite.shape == (28 * side, 28 * side)
+    images = load_split(data_dir, "mnist", "test").images.numpy()
+    for position in (0, 1, len(indices) - 1):  # tiles run left to right, top to bottom, in the embedding's order
+        row, column = divmod(position, side)
+        tile = sprite[28 * row : 28 * (row + 1), 28 * column : 28 * (column + 1)]
+        assert np.abs(tile - images[indices[position]]).max() <= 1, position
 
 
 def test_exporting_again_skips_unchanged_runs_and_replaces_changed_ones(
