@@ -50,7 +50,14 @@ def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = F
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests (CliRunner on synthetic IDX data; real MNIST when present)."""
     run_in_torch_env(
-        session, "pytest", "-q", "--ignore=tests/faults", "--ignore=tests/cluster", *session.posargs, data=True
+        session,
+        "pytest",
+        "-q",
+        "--ignore=tests/faults",
+        "--ignore=tests/cluster",
+        "--ignore=tests/trackers",
+        *session.posargs,
+        data=True,
     )
 
 
@@ -78,6 +85,17 @@ def cluster(session: nox.Session) -> None:
     (this needs root or user namespaces) and stop every process of it afterwards, also on failure.
     """
     run_in_torch_env(session, "pytest", "-q", "-m", "cluster", "tests/cluster", *session.posargs, extras="dev,ray")
+
+
+@nox.session(venv_backend="none")
+def trackers(session: nox.Session) -> None:
+    """`cnnreport export` to TensorBoard and MLflow (the `trackers` extra), read back with their own readers.
+
+    One test starts a real `mlflow server` on 127.0.0.1 and stops it afterwards, also on failure.
+    """
+    run_in_torch_env(
+        session, "pytest", "-q", "-m", "trackers", "tests/trackers", *session.posargs, extras="dev,trackers"
+    )
 
 
 @nox.session

@@ -16,9 +16,12 @@ PAGES = [README, *sorted(p for p in DOCS.glob("*.md") if p != GENERATED)]
 
 OPTION = re.compile(r"`(--?[a-z][a-z-]*)")
 MARKER = re.compile(r"<!-- (not run|file): ([\w.-]+) -->")
-NOT_RUN_REASONS = {"gpu", "cluster", "setup"}  # a GPU, a Ray cluster, or installing/copying/nox/benchmarks
+NOT_RUN_REASONS = {"gpu", "cluster", "setup", "server"}  # a GPU, a Ray cluster, installing/copying/nox/
+# benchmarks, or starting a long-running server (a tracker's own UI)
 FENCE = re.compile(r"^( *)```(\w*)\s*$")
 SHELL_LIKE = {"", "sh", "shell", "console"}  # must not hide a command the test would then skip
+
+COMMAND_NAME = r"[a-z]+(?: [a-z]+)*"  # `train`, `export mlflow`: lower-case words; arguments are upper case
 
 
 def split_cells(row: str) -> list[str]:
@@ -37,8 +40,9 @@ def split_cells(row: str) -> list[str]:
 
 
 def sections(text: str, level: str) -> dict[str, str]:
-    """Each heading `<level> `cnnreport NAME`` of a page and its text, by command name."""
-    heading = re.compile(rf"^{level} `cnnreport (\w+)", re.MULTILINE)
+    """Each heading `<level> `cnnreport NAME`` of a page and its text, by command name
+    (a group's command by both words: `export tensorboard`)."""
+    heading = re.compile(rf"^{level} `cnnreport ({COMMAND_NAME})", re.MULTILINE)
     following = re.compile(rf"^#{{1,{len(level)}}} ", re.MULTILINE)
     found = {}
     for match in heading.finditer(text):

@@ -3,14 +3,16 @@ the command reference regenerated, and every example run."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import typer
 
 from cnnreport.cli import app
-from cnnreport.cli.reference import reference
+from cnnreport.cli.reference import leaves, reference
 from tests.doc_pages import (
+    COMMAND_NAME,
     GENERATED,
     NOT_RUN_REASONS,
     PAGES,
@@ -27,35 +29,52 @@ from tests.helpers import invoke
 from tests.idx_files import write_dataset
 
 CLI = typer.main.get_command(app)
-COMMANDS = sorted(CLI.commands)  # type: ignore[attr-defined]
+# Every command that does work, by its full name: a group's commands as `export tensorboard`.
+COMMANDS = sorted(title.removeprefix("cnnreport ") for title, _, _ in leaves("cnnreport", CLI, None))
 GUIDE = GENERATED.parent / "guide.md"
-OPTION_PAGES = {GUIDE: "###", GENERATED: "##"}  # page: the heading level of its command sections
+
+
+def option_pages(name: str) -> dict[Path, str]:
+    """The pages whose option tables must match the command, each with its sections' heading level:
+    the reference always; the guide for a top-level command, docs/GROUP.md for a group's (`export`)."""
+    group, _, sub = name.rpartition(" ")
+    return {GENERATED: "##", (GENERATED.parent / f"{group}.md" if group else GUIDE): "###"}
+
+
+PAGE_COMMANDS = {
+    (page, level): sorted(name for name in COMMANDS if option_pages(name).get(page) == level)
+    for name in COMMANDS
+    for page, level in option_pages(name).items()
+}
 
 
 def cli_options(name: str) -> set[str]:
     """Every spelling of every option the command accepts, --help aside (every command takes it)."""
-    params = CLI.commands[name].params  # type: ignore[attr-defined]
+    command = CLI
+    for word in name.split():
+        command = command.commands[word]  # type: ignore[attr-defined]
+    params = command.params
     options = {opt for p in params if p.param_type_name == "option" for opt in [*p.opts, *p.secondary_opts]}
     return options - {"--help"}
 
 
-@pytest.mark.parametrize("page", OPTION_PAGES, ids=lambda p: p.name)
-def test_every_command_has_a_section(page: Path) -> None:
-    assert sorted(sections(page.read_text(), OPTION_PAGES[page])) == COMMANDS
+@pytest.mark.parametrize(("page", "level"), PAGE_COMMANDS, ids=lambda value: getattr(value, "name", value))
+def test_every_command_has_a_section(page: Path, level: str) -> None:
+    assert sorted(sections(page.read_text(), level)) == PAGE_COMMANDS[page, level]
 
 
-@pytest.mark.parametrize("page", OPTION_PAGES, ids=lambda p: p.name)
 @pytest.mark.parametrize("name", COMMANDS)
-def test_option_table_names_every_option_and_no_other(page: Path, name: str) -> None:
-    documented = documented_options(sections(page.read_text(), OPTION_PAGES[page])[name]) - {"--help"}
+def test_option_table_names_every_option_and_no_other(name: str) -> None:
     actual = cli_options(name)
-    assert not actual - documented, f"{page.name}: undocumented options of {name}: {sorted(actual - documented)}"
-    assert not documented - actual, f"{page.name}: options of {name} the CLI lacks: {sorted(documented - actual)}"
+    for page, level in option_pages(name).items():
+        documented = documented_options(sections(page.read_text(), level)[name]) - {"--help"}
+        assert not actual - documented, f"{page.name}: undocumented options of {name}: {sorted(actual - documented)}"
+        assert not documented - actual, f"{page.name}: options of {name} the CLI lacks: {sorted(documented - actual)}"
 
 
 def test_the_readme_command_table_names_every_command_and_option() -> None:
     rows = table_rows(README.read_text(), "| command | options |")
-    named = {cells[0].split("`")[1].split()[0]: cells[1] for cells in rows}
+    named = {re.search(rf"`({COMMAND_NAME})", cells[0]).group(1): cells[1] for cells in rows}  # type: ignore[union-attr]
     assert sorted(named) == COMMANDS
     for name, cell in named.items():
         documented = {option for option in cell.replace("`", " ").replace("/", " ").split()}

@@ -25,14 +25,26 @@ Exit codes: 0 success, 1 failure during work, 2 bad usage or bad input, 130 inte
 
 
 def reference(app: typer.Typer) -> str:
-    """The whole page: the top-level options, then one section per command in the order --help lists them."""
+    """The whole page: the top-level options, then one section per command in the order --help lists them
+    (a group's commands, such as `export tensorboard`, each get theirs)."""
     root = typer.main.get_command(app)
     root_context = root.context_class(root, info_name="cnnreport")
     parts = [HEADER, section("cnnreport", root, root_context)]
-    for name, command in root.commands.items():  # type: ignore[attr-defined]
-        context = command.context_class(command, info_name=name, parent=root_context)
-        parts.append(section(f"cnnreport {name}", command, context))
+    for title, command, context in leaves("cnnreport", root, root_context):
+        parts.append(section(title, command, context))
     return "\n".join(parts)
+
+
+def leaves(title: str, group: Any, context: Any) -> list[tuple[str, Any, Any]]:
+    """Every command under `group` that does work, with its full name: `export tensorboard` for a group's."""
+    found = []
+    for name, command in group.commands.items():
+        inner = command.context_class(command, info_name=name, parent=context)
+        if hasattr(command, "commands"):  # a group (`cnnreport export`): its commands are the sections
+            found += leaves(f"{title} {name}", command, inner)
+        else:
+            found.append((f"{title} {name}", command, inner))
+    return found
 
 
 def section(title: str, command: Any, context: Any) -> str:
