@@ -3,7 +3,7 @@
 torch is 5.8 GB installed, and tests, faults, browser, typecheck and reproduce all need it.
 Rather than one copy per session venv (four copies filled a CI disk), those sessions share a
 single pip-built environment, `.nox/torch-env`, that pip only tops up on later runs. uv is
-never asked to resolve torch. `lint` needs only ruff and keeps an ordinary session venv.
+never asked to resolve torch. `lint` and `docs` need no torch and keep ordinary session venvs.
 """
 
 from __future__ import annotations
@@ -50,7 +50,14 @@ def run_in_torch_env(session: nox.Session, tool: str, *args: str, data: bool = F
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests (CliRunner on synthetic IDX data; real MNIST when present)."""
     run_in_torch_env(
-        session, "pytest", "-q", "--ignore=tests/faults", "--ignore=tests/cluster", *session.posargs, data=True
+        session,
+        "pytest",
+        "-q",
+        "--ignore=tests/faults",
+        "--ignore=tests/cluster",
+        "--ignore=tests/trackers",
+        *session.posargs,
+        data=True,
     )
 
 
@@ -80,6 +87,17 @@ def cluster(session: nox.Session) -> None:
     run_in_torch_env(session, "pytest", "-q", "-m", "cluster", "tests/cluster", *session.posargs, extras="dev,ray")
 
 
+@nox.session(venv_backend="none")
+def trackers(session: nox.Session) -> None:
+    """`cnnreport export` to TensorBoard and MLflow (the `trackers` extra), read back with their own readers.
+
+    One test starts a real `mlflow server` on 127.0.0.1 and stops it afterwards, also on failure.
+    """
+    run_in_torch_env(
+        session, "pytest", "-q", "-m", "trackers", "tests/trackers", *session.posargs, extras="dev,trackers"
+    )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
@@ -92,6 +110,17 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy over the package."""
     run_in_torch_env(session, "mypy", "cnnreport")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: mkdocs build --strict (any broken link or reference fails), offline, into site/.
+
+    Only the `docs` extra's tools are installed, not cnnreport: mkdocstrings reads the library's
+    docstrings from the source, so this session never needs torch.
+    """
+    session.install(*nox.project.load_toml(ROOT / "pyproject.toml")["project"]["optional-dependencies"]["docs"])
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(venv_backend="none")

@@ -214,7 +214,8 @@ def test_evaluate_on_another_dataset(tmp_path: Path, trained_runs: Path) -> None
     assert saved["dataset"] == "fashion-mnist"
 
 
-COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"], ["sweep"], ["list"]]
+COMMANDS = [[], ["train"], ["evaluate"], ["inspect"], ["reproduce"], ["report"], ["sweep"], ["list"], ["export"]]
+COMMANDS += [["export", "tensorboard"], ["export", "mlflow"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cnnreport")

@@ -7,6 +7,7 @@ Layers, bottom to top (a module may import its own layer and those below):
     analyses  arrays in, results out
     report    build -> sections -> render; never ml/, jobs/ or torch
     jobs      evaluate, inspection, reproduce
+    export    runs to TensorBoard and MLflow: reads run folders as report/ does (beside jobs/, never it)
     top       cli, console, __main__
 """
 
@@ -22,10 +23,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cnnreport"
-LAYERS = {"storage": 1, "ml": 2, "analyses": 3, "report": 4, "jobs": 5}
+LAYERS = {"storage": 1, "ml": 2, "analyses": 3, "report": 4, "jobs": 5, "export": 5}
 TOP = {"cli", "console", "__main__"}
 TORCH = ("torch", "torchvision", "torchinfo")
-COMMANDS = ("train", "evaluate", "inspect", "reproduce", "report", "sweep", "list")
+COMMANDS = ("train", "evaluate", "inspect", "reproduce", "report", "sweep", "list", "export")
 
 
 def module_name(path: Path) -> str:
@@ -111,6 +112,27 @@ def test_the_torch_free_analyses_stay_torch_free():
         module = f"cnnreport.analyses.{name}"
         reached = GRAPH[module] | {m for dep in closure(module) for m in GRAPH.get(dep, set())}
         assert not [m for m in reached if m.split(".")[0] in TORCH], module
+
+
+def test_export_reads_runs_without_jobs_or_trackers_at_import():
+    """export/ sits beside jobs/ and never trains: it reads run folders through report/ and storage/.
+
+    Its trackers (the optional extra) and torch are imported inside functions only, so the
+    module loads without them and says how to install what is missing.
+    """
+    files = sorted((PACKAGE / "export").glob("*.py"))
+    assert len(files) >= 5
+    for path in files:
+        module = module_name(path)
+        assert not [m for m in closure(module) | GRAPH[module] if m.startswith("cnnreport.jobs")], module
+        tree = ast.parse(path.read_text())
+        top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = [a.name for n in top_level if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in top_level if isinstance(n, ast.ImportFrom)]
+        outside = [
+            n for n in names if n.split(".")[0] in (*TORCH, "tensorboard", "mlflow") or n.startswith("cnnreport.ml")
+        ]
+        assert not outside, f"{module} imports {outside} at module level"
 
 
 def test_inference_and_load_model_need_no_training_code():

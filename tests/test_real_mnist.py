@@ -36,7 +36,7 @@ def test_official_sizes_and_class_counts() -> None:
 
 
 def test_normalisation_constants_are_the_training_sets_own() -> None:
-    """The README's 0.1307 / 0.3081: mean and std of the 60,000 training images, in [0, 1] units."""
+    """docs/findings.md's 0.1307 / 0.3081: mean and std of the 60,000 training images, in [0, 1] units."""
     data = load_study_data(REAL_MNIST, "mnist", 10)
     mean, std = normalization_of(data.train_images)
     assert (round(mean, 4), round(std, 4)) == (0.1307, 0.3081)

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from cnnreport import console
-from cnnreport.cli import run_commands, study_commands  # noqa: F401 - importing them registers the commands
+from cnnreport.cli import export_commands, run_commands, study_commands  # noqa: F401 - importing them registers the commands
 from cnnreport.cli.common import app, click_errors, err
 
 __all__ = ["app", "main"]

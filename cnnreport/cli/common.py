@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperArgument
 
 from cnnreport import console
 from cnnreport.config import ExperimentConfig, range_text
@@ -32,24 +33,50 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts show defaults in [brackets], not Rich markup
-    help="Re-run, inspect and report the small-CNN MNIST study. Exit codes: 0 ok, 1 failure, 2 bad input.",
+    help=(
+        "Re-run, inspect and report the small-CNN MNIST study.\n\n"
+        "Start here: `cnnreport reproduce --quick` trains the five experiments briefly and writes report.html; "
+        "`cnnreport reproduce` is the full study.\n\n"
+        "Data: the four MNIST IDX files are read from --data-dir, else $CNNREPORT_DATA_DIR, else ./data "
+        "(with internet, missing files are downloaded there).\n\n"
+        "Exit codes: 0 ok, 1 failure, 2 bad input, 130 interrupted."
+    ),
 )
-err = console.plain_console(stderr=True)  # user text (names, paths, file contents) is never markup
+err = console.plain_console(stderr=True)
+
+
+def _argument_type(self: Any, ctx: Any) -> str | None:
+    """An argument with a metavar (RUN, FILE.toml) is shown by it alone, not followed by `<list[str]>`."""
+    return None if self.metavar else _typer_argument_type(self, ctx)
+
+
+_typer_argument_type = TyperArgument.display_type_rich
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+# user text (names, paths, file contents) is never markup
 
 RunsDirOption = Annotated[
     Optional[Path],
-    typer.Option("--runs-dir", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs]."),
+    typer.Option(
+        "--runs-dir", metavar="DIR", help="Folder of run directories [env CNNREPORT_RUNS_DIR; default ./runs]."
+    ),
 ]
 DataDirOption = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data]."),
+    typer.Option(
+        "--data-dir", metavar="DIR", help="Folder with the IDX files [env CNNREPORT_DATA_DIR; default ./data]."
+    ),
 ]
 DatasetOption = Annotated[
-    Optional[str], typer.Option("--dataset", help="mnist, fashion-mnist or kmnist [train: mnist; others: the run's].")
+    Optional[str],
+    typer.Option(
+        "--dataset", metavar="DATASET", help="mnist, fashion-mnist or kmnist [train: mnist; others: the run's]."
+    ),
 ]
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+DeviceOption = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where to compute.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
-RunArgument = Annotated[str, typer.Argument(help="A run name (inside --runs-dir) or a run directory path.")]
+RunArgument = Annotated[
+    str, typer.Argument(metavar="RUN", help="A run name (inside --runs-dir) or a run directory path.")
+]
 
 
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a tool a closed pipe ended
@@ -138,11 +165,36 @@ def parse_widths(text: str | None) -> tuple[int, ...] | None:
         raise BadInput(f"--widths must be three whole numbers separated by commas, like 16,8,4, not {text!r}") from None
 
 
-OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML report.")]
+OutputOption = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the HTML report.")]
 TsneSamplesOption = Annotated[
-    int, typer.Option(help=f"Test images in each run's t-SNE, {range_text('--tsne-samples')} (cached per setting).")
+    int,
+    typer.Option(
+        metavar="N", help=f"Test images in each run's t-SNE, {range_text('--tsne-samples')} (cached per setting)."
+    ),
 ]
 RayOption = Annotated[
     Optional[str],
-    typer.Option("--ray", help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head."),
+    typer.Option(
+        "--ray",
+        metavar="auto|HOST:PORT",
+        help="Run on a Ray cluster: auto (the one on this machine) or HOST:PORT of its head.",
+    ),
 ]
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        from cnnreport import __version__
+
+        print(f"cnnreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def app_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    # The app's help is Typer(help=...) above; this callback only adds --version.
+    pass

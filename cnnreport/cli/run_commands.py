@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -40,65 +41,92 @@ from cnnreport.system import pick_device
 
 @app.command()
 def train(
-    classes: Annotated[Optional[int], typer.Option(help="10, or 4 for the write-up's digit groups [10].")] = None,
+    classes: Annotated[
+        Optional[int], typer.Option(metavar="10|4", help="10, or 4 for the write-up's digit groups [10].")
+    ] = None,
     augment: Annotated[
         Optional[bool], typer.Option("--augment/--no-augment", help="Rotation, shift, brightness.")
     ] = None,
     rotate: Annotated[
         Optional[float],
-        typer.Option(help=f"Milder augmentation than --augment's: rotate by up to +-DEG, in [0, {ROTATE_MAX:g}] [0]."),
+        typer.Option(
+            metavar="DEG",
+            help=f"Milder augmentation than --augment's: rotate by up to +-DEG, in [0, {ROTATE_MAX:g}] [0].",
+        ),
     ] = None,
     shift: Annotated[
         Optional[float],
-        typer.Option(help=f"Milder augmentation: shift by up to +-F of the side, in [0, {SHIFT_MAX:g}] [0]."),
+        typer.Option(
+            metavar="F", help=f"Milder augmentation: shift by up to +-F of the side, in [0, {SHIFT_MAX:g}] [0]."
+        ),
     ] = None,
     dropout: Annotated[
-        Optional[float], typer.Option(help="Dropout before the output layer, in [0, 1); 0 = none [0].")
+        Optional[float], typer.Option(metavar="P", help="Dropout before the output layer, in [0, 1); 0 = none [0].")
     ] = None,
     batch_norm: Annotated[
         Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="BatchNorm after each conv.")
     ] = None,
-    epochs: Annotated[Optional[int], typer.Option(help=f"Epochs to train, {range_text('--epochs')} [10].")] = None,
-    batch_size: Annotated[
-        Optional[int], typer.Option(help=f"Images per step, {range_text('--batch-size')} [20].")
+    epochs: Annotated[
+        Optional[int], typer.Option(metavar="N", help=f"Epochs to train, {range_text('--epochs')} [10].")
     ] = None,
-    lr: Annotated[Optional[float], typer.Option(help=f"Adam learning rate, in (0, {LR_MAX:g}] [0.001].")] = None,
-    seed: Annotated[Optional[int], typer.Option(help=f"Random seed, {range_text('--seed')} [0].")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(metavar="N", help=f"Images per step, {range_text('--batch-size')} [20].")
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(metavar="F", help=f"Adam learning rate, in (0, {LR_MAX:g}] [0.001].")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", help=f"Random seed, {range_text('--seed')} [0].")] = None,
     limit: Annotated[
-        Optional[int], typer.Option(help=f"Use only the first N training images, N in {range_text('--limit')}.")
+        Optional[int],
+        typer.Option(metavar="N", help=f"Use only the first N training images, N in {range_text('--limit')}."),
     ] = None,
     schedule: Annotated[
-        Optional[str], typer.Option(help="LR per batch: constant, onecycle (--lr is the peak) or cosine [constant].")
+        Optional[str],
+        typer.Option(
+            metavar="constant|onecycle|cosine",
+            help="LR per batch: constant, onecycle (--lr is the peak) or cosine [constant].",
+        ),
     ] = None,
-    label_smoothing: Annotated[Optional[float], typer.Option(help="Label smoothing, in [0, 1) [0].")] = None,
+    label_smoothing: Annotated[
+        Optional[float], typer.Option(metavar="F", help="Label smoothing, in [0, 1) [0].")
+    ] = None,
     weight_decay: Annotated[
-        Optional[float], typer.Option(help=f"AdamW weight decay, in [0, {WEIGHT_DECAY_MAX:g}]; 0 = plain Adam [0].")
+        Optional[float],
+        typer.Option(metavar="F", help=f"AdamW weight decay, in [0, {WEIGHT_DECAY_MAX:g}]; 0 = plain Adam [0]."),
     ] = None,
     widths: Annotated[
         Optional[str],
-        typer.Option(help=f"Output channels of the 3 convolutions, each in {range_text('--widths')} [16,8,4]."),
+        typer.Option(
+            metavar="C1,C2,C3",
+            help=f"Output channels of the 3 convolutions, each in {range_text('--widths')} [16,8,4].",
+        ),
     ] = None,
     ema: Annotated[
         Optional[float],
-        typer.Option(help="Score and save a moving average of the weights, decay per step in [0, 1); 0 = off [0]."),
+        typer.Option(
+            metavar="F", help="Score and save a moving average of the weights, decay per step in [0, 1); 0 = off [0]."
+        ),
     ] = None,
     validation: Annotated[
         Optional[int],
         typer.Option(
+            metavar="N",
             help=f"Hold out the last N training images, N in {range_text('--validation')}; "
-            "the test set is scored once, at the end [0]."
+            "the test set is scored once, at the end [0].",
         ),
     ] = None,
     preset: Annotated[
-        Optional[str], typer.Option(help=f"Start from a preset: {', '.join(CHOOSABLE)} (tuned: not the write-up's).")
+        Optional[str],
+        typer.Option(metavar="ID", help=f"Start from a preset: {', '.join(CHOOSABLE)} (tuned: not the write-up's)."),
     ] = None,
-    name: Annotated[Optional[str], typer.Option(help="Run name [derived from the options].")] = None,
+    name: Annotated[Optional[str], typer.Option(metavar="NAME", help="Run name [derived from the options].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last epoch.")] = False,
     threads: Annotated[
         Optional[int],
         typer.Option(
+            metavar="N",
             help=f"CPU threads for training, 1..{THREADS_PER_CORE}x the cores [every core; "
-            "on --resume the run's own count, which keeps the result exact]."
+            "on --resume the run's own count, which keeps the result exact].",
         ),
     ] = None,
     runs_dir: RunsDirOption = None,
@@ -142,6 +170,17 @@ def train(
                 console.line(err, message)  # one line, copyable
                 raise typer.Exit(130) from None
         console.train_summary(err, run, metrics)
+        console.line(err, next_steps(run.name, runs_dir, data_dir))
+
+
+def next_steps(run_name: str, runs_dir: Path | None, data_dir: Path | None) -> str:
+    """The commands that fill in the rest of a trained run's report, ready to copy."""
+    where = ["--runs-dir", str(runs_dir)] if runs_dir else []
+    data = ["--data-dir", str(data_dir)] if data_dir else []
+    evaluate = shlex.join(["cnnreport", "evaluate", run_name, *where, *data])
+    inspect = shlex.join(["cnnreport", "inspect", run_name, *where, *data])
+    report = shlex.join(["cnnreport", "report", *where])
+    return f"next: {evaluate}, then {inspect}, then {report}"
 
 
 @app.command()
@@ -169,19 +208,26 @@ def evaluate(
 
 @app.command("inspect")
 def inspect_command(
-    run: Annotated[Optional[str], typer.Argument(help="A run name or path; omit for an untrained model.")] = None,
-    preset: Annotated[
-        Optional[str], typer.Option(help=f"Untrained model: a preset's network, {', '.join(CHOOSABLE)}.")
+    run: Annotated[
+        Optional[str], typer.Argument(metavar="RUN", help="A run name or path; omit for an untrained model.")
     ] = None,
-    classes: Annotated[Optional[int], typer.Option(help="Untrained model: 10 or 4 [10].")] = None,
+    preset: Annotated[
+        Optional[str], typer.Option(metavar="ID", help=f"Untrained model: a preset's network, {', '.join(CHOOSABLE)}.")
+    ] = None,
+    classes: Annotated[Optional[int], typer.Option(metavar="10|4", help="Untrained model: 10 or 4 [10].")] = None,
     batch_norm: Annotated[
         Optional[bool], typer.Option("--batch-norm/--no-batch-norm", help="Untrained model: with BatchNorm.")
     ] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Untrained model: dropout probability [0].")] = None,
-    widths: Annotated[
-        Optional[str], typer.Option(help="Untrained model: output channels of the 3 convolutions [16,8,4].")
+    dropout: Annotated[
+        Optional[float], typer.Option(metavar="P", help="Untrained model: dropout probability [0].")
     ] = None,
-    index: Annotated[int, typer.Option(help=f"Test image whose layer outputs are saved, {range_text('--index')}.")] = 0,
+    widths: Annotated[
+        Optional[str],
+        typer.Option(metavar="C1,C2,C3", help="Untrained model: output channels of the 3 convolutions [16,8,4]."),
+    ] = None,
+    index: Annotated[
+        int, typer.Option(metavar="I", help=f"Test image whose layer outputs are saved, {range_text('--index')}.")
+    ] = 0,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = None,

@@ -41,11 +41,13 @@ def reproduce(
     jobs: Annotated[
         Optional[int],
         typer.Option(
-            help=f"Runs trained in parallel, cores split between them, {range_text('--jobs')} [one per core]."
+            metavar="N",
+            help=f"Runs trained in parallel, cores split between them, {range_text('--jobs')} [one per core].",
         ),
     ] = None,
     seeds: Annotated[
-        int, typer.Option(help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report).")
+        int,
+        typer.Option(metavar="K", help=f"Seeds per experiment, {range_text('--seeds')} (mean ± std in the report)."),
     ] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="A few epochs on a subset: a first look in minutes.")] = False,
     with_tuned: Annotated[
@@ -57,7 +59,9 @@ def reproduce(
     tsne_samples: TsneSamplesOption = 2000,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,
-    dataset: Annotated[str, typer.Option(help="mnist, fashion-mnist or kmnist: the five experiments on it.")] = "mnist",
+    dataset: Annotated[
+        str, typer.Option(metavar="DATASET", help="mnist, fashion-mnist or kmnist: the five experiments on it.")
+    ] = "mnist",
     device: DeviceOption = "auto",
     ray: RayOption = None,
 ) -> None:
@@ -125,7 +129,8 @@ def render_report(
 @app.command()
 def report(
     runs: Annotated[
-        Optional[list[str]], typer.Argument(help="Run or sweep names, or paths [every run and sweep in --runs-dir].")
+        Optional[list[str]],
+        typer.Argument(metavar="RUN|SWEEP", help="Run or sweep names, or paths [every run and sweep in --runs-dir]."),
     ] = None,
     output: OutputOption = Path("report.html"),
     tsne_samples: TsneSamplesOption = 2000,
@@ -151,19 +156,35 @@ SWEEP_INTERRUPTED = (
 
 @app.command()
 def sweep(
-    file: Annotated[Optional[Path], typer.Argument(help="A TOML sweep file (name, preset, seeds, [grid]).")] = None,
+    file: Annotated[
+        Optional[Path], typer.Argument(metavar="FILE.toml", help="A TOML sweep file (name, preset, seeds, [grid]).")
+    ] = None,
     grid: Annotated[
-        Optional[list[str]], typer.Option("--grid", help="OPTION=V1,V2,... : a train option and its values (repeat).")
+        Optional[list[str]],
+        typer.Option(
+            "--grid", metavar="OPTION=V1,V2,...", help="OPTION=V1,V2,... : a train option and its values (repeat)."
+        ),
     ] = None,
-    preset: Annotated[Optional[str], typer.Option(help=f"Start every cell from: {', '.join(CHOOSABLE)}.")] = None,
+    preset: Annotated[
+        Optional[str], typer.Option(metavar="ID", help=f"Start every cell from: {', '.join(CHOOSABLE)}.")
+    ] = None,
     seeds: Annotated[
-        Optional[int], typer.Option(help=f"Seeds per cell, N in {range_text('--seeds')}: seeds 0..N-1 [1].")
+        Optional[int],
+        typer.Option(metavar="K", help=f"Seeds per cell, N in {range_text('--seeds')}: seeds 0..N-1 [1]."),
     ] = None,
-    name: Annotated[Optional[str], typer.Option(help="Sweep name: its folder in --runs-dir [the file's name].")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs for every cell [the preset's].")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images in every cell.")] = None,
-    jobs: Annotated[Optional[int], typer.Option(help="Runs trained in parallel locally [one per core].")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads per run [cores / jobs; on Ray: 1].")] = None,
+    name: Annotated[
+        Optional[str], typer.Option(metavar="NAME", help="Sweep name: its folder in --runs-dir [the file's name].")
+    ] = None,
+    epochs: Annotated[Optional[int], typer.Option(metavar="N", help="Epochs for every cell [the preset's].")] = None,
+    limit: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Use only the first N training images in every cell.")
+    ] = None,
+    jobs: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Runs trained in parallel locally [one per core].")
+    ] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(metavar="N", help="CPU threads per run [cores / jobs; on Ray: 1].")
+    ] = None,
     ray: RayOption = None,
     runs_dir: RunsDirOption = None,
     data_dir: DataDirOption = None,

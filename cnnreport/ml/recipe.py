@@ -62,3 +62,22 @@ def held_out_metrics(
     if epoch == config.epochs:
         return row | test_metrics(model, data, normalization)
     return row | {"test_loss": None, "test_accuracy": None}
+
+
+def rates_per_epoch(config: ExperimentConfig, steps_per_epoch: int, epochs: int) -> list[float]:
+    """The rate --schedule leaves in force at the end of each of the first `epochs` epochs.
+
+    Replays the training's own scheduler on a stand-in parameter, so exports show the rates
+    training used without storing them per epoch.
+    """
+    stand_in = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([stand_in], lr=config.lr)
+    scheduler = make_scheduler(optimizer, config, steps_per_epoch * config.batch_size)
+    rates = []
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            optimizer.step()  # no gradient: nothing moves, but the scheduler sees the step it expects
+            if scheduler is not None:
+                scheduler.step()
+        rates.append(float(optimizer.param_groups[0]["lr"]))
+    return rates

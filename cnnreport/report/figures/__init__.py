@@ -34,14 +34,19 @@ def embed(figure: Figure, alt: str, caption: str = "", dpi: int = 110) -> docume
     the image may be shown at with every text still document.READABLE_PX tall: the phone layout
     keeps images at least that wide and lets them scroll sideways instead of shrinking further.
     """
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     text_px = smallest_text_points(figure) * dpi / 72
-    figure.clear()  # object-API figures are freed when unreferenced; clearing drops artists now
-    png = buffer.getvalue()
+    png = png_bytes(figure, dpi)
     encoded = base64.b64encode(png).decode("ascii")
     readable = math.ceil(png_width(png) * document.READABLE_PX / text_px) if text_px else 0
     return document.Figure(f"data:image/png;base64,{encoded}", alt, caption, round(text_px, 2), readable)
+
+
+def png_bytes(figure: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (for the report, or for a tracker's image); the figure is released afterwards."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    figure.clear()  # object-API figures are freed when unreferenced; clearing drops artists now
+    return buffer.getvalue()
 
 
 def smallest_text_points(figure: Figure) -> float:

@@ -114,16 +114,21 @@ def per_class(files: RunResults) -> Section:
     return Section("per-class", "Per-class precision, recall and F1", tables=[table])
 
 
-def gallery(files: RunResults) -> Section:
+def gallery_items(files: RunResults) -> list[images.GalleryItem]:
+    """The misclassified test images evaluate kept, worst first, with what the model made of them."""
     predictions, names = files.predictions, files.names
     indices = predictions["gallery_indices"]
-    if len(indices) == 0:
-        return Section("errors", "Error gallery", notes=["No test image was misclassified."])
     probabilities = softmax(predictions["logits"][indices].astype(np.float64))
-    items = [
+    return [
         images.GalleryItem(image, _true_label(names, predictions, i), names[int(p.argmax())], float(p.max()))
         for image, i, p in zip(predictions["gallery_images"], indices, probabilities, strict=True)
     ]
+
+
+def gallery(files: RunResults) -> Section:
+    items = gallery_items(files)
+    if not items:
+        return Section("errors", "Error gallery", notes=["No test image was misclassified."])
     listing = "; ".join(f"{item.true} as {item.predicted} ({percent(item.confidence, 0)})" for item in items)
     alt = f"{len(items)} misclassified test images, worst first: {listing}."
     caption = "Misclassified test images, highest loss first: true class, predicted class and its probability."
