@@ -31,8 +31,6 @@ from cnnreport.jobs.reproduce import Job, Settings, Work
 from cnnreport.ml.data import SPLIT_FILES, TORCHVISION_FOLDERS, find_idx_file
 
 RETRIES = 3  # attempts after the first when a worker process or node dies
-# Set on the driver to make workers always send runs back, even when they see the runs dir.
-SHIP_RUNS = "CNNREPORT_RAY_SHIP_RUNS"
 INCOMING = ".cnnreport-incoming"  # in the runs dir: run folders sent back, while they are written
 CANCEL_GRACE = 2.0  # seconds a cancelled task has to clean up before its worker is killed
 OnUpdate = Callable[[Update], None]
@@ -48,7 +46,7 @@ def run_on_ray(jobs: list[Job], settings: Settings, work: Work, on_update: Calla
     data = ray.put(dataset_files(settings.data_dir, {job.config.dataset for job in jobs}))
     sink = ray.remote(num_cpus=0)(ProgressSink).remote()
     task = ray.remote(train_on_worker).options(max_retries=RETRIES, num_cpus=settings.threads)
-    with _driver_token(runs_dir) as token:
+    with driver_token(runs_dir) as token:
         pending = {
             task.remote(job, settings, work, data, sink, token, partial_files(runs_dir / job.name)): job for job in jobs
         }
@@ -233,11 +231,10 @@ def install_run(runs_dir: Path, name: str, files: Files) -> None:
 
 
 @contextlib.contextmanager
-def _driver_token(runs_dir: Path) -> Iterator[str | None]:
-    """A token file in the runs dir; a worker that can read it trains there directly."""
-    if os.environ.get(SHIP_RUNS) == "1":
-        yield None
-        return
+def driver_token(runs_dir: Path) -> Iterator[str | None]:
+    """A token file in the runs dir; a worker that can read it trains there directly, any other
+    sends its run back. (The cluster tests replace this with one that yields None, to act as a
+    cluster whose nodes share no file system with the driver.)"""
     token = uuid.uuid4().hex
     path = runs_dir / f".ray-driver-{token}"
     path.write_text(token)

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport.jobs.ray_runner import SHIP_RUNS
+from cnnreport.jobs import ray_runner
 from cnnreport.jobs.reproduce import needs_work
 from cnnreport.storage.rundir import list_runs
 from tests.cluster.conftest import MARKER, task_pids
+from tests.cluster.shipping_cli import no_token, shipping_command
 from tests.helpers import invoke
 
 pytestmark = pytest.mark.cluster
@@ -54,7 +54,7 @@ def test_ray_sweep_equals_local_sweep(
     shared: bool, ray_address: str, cluster_data: Path, local_result: dict, tmp_path: Path, monkeypatch
 ) -> None:
     if not shared:
-        monkeypatch.setenv(SHIP_RUNS, "1")  # as on a cluster without a shared file system
+        monkeypatch.setattr(ray_runner, "driver_token", no_token)  # as on a cluster without a shared file system
     result = invoke(*sweep_args(tmp_path, cluster_data, "--ray", ray_address))
     assert result.exit_code == 0, result.output
     on_ray = outcome(tmp_path)
@@ -68,9 +68,8 @@ def test_ray_sweep_equals_local_sweep(
 @contextlib.contextmanager
 def sweeping_on_ray(tmp_path: Path, data: Path, address: str, *extra: str) -> Iterator[subprocess.Popen[str]]:
     """`cnnreport sweep --ray` as a process (stdout and stderr together); killed on the way out if still running."""
-    command = [sys.executable, "-m", "cnnreport", *sweep_args(tmp_path, data, "--ray", address, *extra)]
-    env = os.environ | {SHIP_RUNS: "1"}  # a run folder appears only once its run is finished
-    sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = shipping_command(*sweep_args(tmp_path, data, "--ray", address, *extra))  # a run folder appears
+    sweep = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # once finished
     try:
         yield sweep
     finally:
