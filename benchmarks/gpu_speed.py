@@ -115,7 +115,7 @@ def main() -> None:
         sys.exit("no CUDA device: this benchmark measures a GPU")
     gpu = torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "none (CPU dry run)"
     print(f"GPU: {gpu}   torch {torch.__version__}   batch 20", flush=True)
-    print("targets (issue 14): graphed epoch <= 1.0 s and >= 5x the eager loop; reproduce <= 120 s", flush=True)
+    print("targets: graphed epoch <= 1.0 s and >= 5x the eager loop; reproduce <= 120 s", flush=True)
     results: dict[str, Any] = {"gpu": gpu, "torch": torch.__version__, "presets": {}}
     print(f"{'experiment':<16} {'eager us':>9} {'graph us':>9} {'ratio':>6}  {'eager s/ep':>10} "
           f"{'graph s/ep':>10} {'ratio':>6} {'1st graphed ep':>15}", flush=True)  # fmt: skip
