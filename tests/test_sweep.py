@@ -14,6 +14,7 @@ from cnnreport.errors import BadInput
 from cnnreport.jobs.ray_runner import install_run
 from cnnreport.jobs.sweep import OPTIONS, build_spec, cells, parse_grid_option, plan
 from cnnreport.ml.train import train_run
+from cnnreport.report.sections.sweep import sweep_runs
 from cnnreport.storage.rundir import RunDir, create_run, list_runs
 from tests.helpers import invoke, visible_text
 from tests.idx_files import write_dataset
@@ -204,7 +205,8 @@ def test_report_takes_a_sweep_by_name_or_path(swept: tuple[Path, Path], tmp_path
 def test_report_of_a_sweep_alone_is_a_complete_page(swept: tuple[Path, Path], tmp_path: Path) -> None:
     runs, _ = swept
     alone = tmp_path / "alone.html"
-    assert invoke("report", "s", "--runs-dir", runs, "-o", alone, "--tsne-samples", "60").exit_code == 0
+    result = invoke("report", "s", "--runs-dir", runs, "-o", alone, "--tsne-samples", "60")
+    assert result.exit_code == 0 and f"(1 sweep of {len(sweep_runs(runs / 's'))} runs;" in result.output
     html = alone.read_text()
     text = visible_text(html)
     assert "0 runs" not in text and "Sweep: s." in text and 'class="missing"' not in html  # no false Missing box
@@ -214,7 +216,7 @@ def test_report_of_a_sweep_alone_is_a_complete_page(swept: tuple[Path, Path], tm
     # Which cell wins is up to training (and a bigger grid may have joined the sweep): the best
     # named is one of its cells, with its two seeds, tested against the runner-up's two.
     cell_names = [cell["name"] for cell in json.loads((runs / "s" / "sweep.json").read_text())["cells"]]
-    assert any(f"Sweep s: best cell is {name} " in overview for name in cell_names), overview
+    assert any(f"Sweep s: best cell is {name}, " in overview for name in cell_names), overview
     assert "(n=2)" in overview and "n = 2 vs 2" in overview
     assert "Everything here is short: sweep s (1 of the 10 epochs of Experiment 1" in text
     assert "Every run of this sweep trained 1 of its 10 epochs" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -121,9 +121,18 @@ def render_report(
     with err.status(console.literal("rendering the report")) as status:
         step = lambda text: status.update(console.literal(text))  # noqa: E731 - run names are never markup
         build_report(runs, output, on_step=step, tsne_samples=tsne_samples, ready=ready, sweeps=sweeps or [])
-    held = console.counted(len(runs), "run") + (f", {console.counted(len(sweeps), 'sweep')}" if sweeps else "")
+    held = ", ".join(report_holds(runs, sweeps or []))
     size = output.stat().st_size / 1e6  # a report is one file to mail or upload: its size matters
     console.line(err, f"report written to {output} ({held}; {size:.1f} MB)")
+
+
+def report_holds(runs: Sequence[RunDir], sweeps: Sequence[Path]) -> list[str]:
+    """'6 runs', or '1 sweep of 4 runs' for a report of a sweep alone: what the final line counts."""
+    from cnnreport.report.sections.sweep import sweep_runs
+
+    swept = sum(len(sweep_runs(folder)) for folder in sweeps)
+    counts = [console.counted(len(runs), "run")] if runs or not sweeps else []
+    return counts + ([f"{console.counted(len(sweeps), 'sweep')} of {console.counted(swept, 'run')}"] if sweeps else [])
 
 
 @app.command()
