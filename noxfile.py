@@ -64,7 +64,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def faults(session: nox.Session) -> None:
     """Interruption, locking, hostile files and full disks: real subprocesses killed mid-run."""
-    run_in_torch_env(session, "pytest", "-q", "tests/faults", *session.posargs)
+    run_in_torch_env(session, "pytest", "-q", "tests/faults", *session.posargs, extras="dev,ray")  # --ray's refusals
 
 
 @nox.session(venv_backend="none")

@@ -181,7 +181,7 @@ def test_a_script_name_in_embedded_data_stays_text(open_page, tmp_path: Path):
         {"name": name, "anchor": "run-1", "epoch": [1], "test_accuracy": [0.5], "test_loss": [1.0], "train_loss": [1.0]}
     ]
     document = tmp_path / "hostile.html"
-    html = render([hostile_part(name, "run-1"), hostile_part(name + "2", "run-2")], Table("", [], []), [], curves)
+    html = render([hostile_part(name, "run-1"), hostile_part(name + "2", "run-2")], Table("", [], []), [], curves=curves)
     document.write_text(html)
     opened = open_page(document)
     page = opened.page

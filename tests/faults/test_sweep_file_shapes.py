@@ -71,7 +71,7 @@ def test_deep_nesting_is_refused_by_a_real_process(tmp_path: Path) -> None:
 def test_a_file_too_large_to_be_a_sweep_file(tmp_path: Path) -> None:
     file = tmp_path / "large.toml"
     file.write_text(GRID + "# padding\n" * 200_000)
-    assert_fails(cli("sweep", file, "--runs-dir", tmp_path / "runs"), 2, "too large for a sweep file")
+    assert_fails(cli("sweep", file, "--runs-dir", tmp_path / "runs"), 2, "larger than the 1,048,576 bytes")
 
 
 def test_the_command_line_gets_the_same_checks(tmp_path: Path) -> None:
