@@ -82,13 +82,16 @@ def _cancel(ray: Any, refs: list[Any]) -> None:
     sees a KeyboardInterrupt), then, after CANCEL_GRACE seconds, by killing their workers."""
     if not refs:
         return
+    still_running = refs
     try:
         for ref in refs:
             ray.cancel(ref, force=False)
-        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE)
+        _, still_running = ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE)
     finally:  # a second Ctrl-C during the grace still stops every task
-        for ref in refs:
-            with contextlib.suppress(Exception):  # one that ended already needs nothing
+        # Only the tasks still running: a forced cancel of one that has just ended can meet its
+        # reply on the way and abort Ray's own worker ("Tried to complete task that was not pending").
+        for ref in still_running:
+            with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
 
 
