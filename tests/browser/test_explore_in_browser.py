@@ -16,7 +16,7 @@ from cnnreport.report.render import render
 pytestmark = pytest.mark.browser
 # Shown to the reader: inside a closed <details> an element keeps its box but is not rendered.
 VISIBLE = "s => { const n = document.querySelector(s); return !!n && n.checkVisibility(); }"
-THUMB_WIDTH = "([s, w]) => { const n = document.querySelector(s); return !!n && n.getBoundingClientRect().width === w; }"
+THUMB_WIDTH = "([s, w]) => document.querySelector(s)?.getBoundingClientRect().width === w"
 
 
 def run_anchors(page) -> list[str]:
