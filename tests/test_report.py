@@ -425,3 +425,12 @@ def test_the_overview_and_its_banner_open_the_report(runs_copy: Path, tmp_path: 
     text = " ".join(visible_text(opening).split())
     assert "Everything here is short: tiny10 (2 of the 10 epochs of Experiment 1: 10 classes)" in text
     assert "best is tiny10" in text and "Welch's two-sided t-test" in text
+
+
+def test_the_library_refuses_a_report_into_a_run_folder(runs_copy: Path, tmp_path: Path):
+    runs = report.select_runs(copy_runs(runs_copy, tmp_path))
+    metrics = runs[0].path / "metrics.json"
+    before = metrics.read_bytes()
+    with pytest.raises(BadInput, match="a run's or sweep's folder"):
+        report.build_report(runs, metrics)
+    assert metrics.read_bytes() == before

@@ -25,8 +25,9 @@ from cnnreport.report.results import RunResults
 from cnnreport.report.sections import catalog, guarded, overview, sweep
 from cnnreport.report.sections.banners import banners
 from cnnreport.report.sections.summary import commands_for, run_facts, status_warning, summary_table
-from cnnreport.storage.atomic import atomic_write, check_output
+from cnnreport.storage.atomic import atomic_write
 from cnnreport.storage.folders import holds_file
+from cnnreport.storage.outputs import check_report_output
 from cnnreport.storage.peek import plain_fields
 from cnnreport.storage.rundir import RunDir, list_runs, resolve_run
 from cnnreport.storage.sweeps import SWEEP_FILE, find_sweeps, read_sweep
@@ -95,7 +96,7 @@ def build_report(
     """
     step = on_step or (lambda _message: None)
     check_samples(tsne_samples)  # bad input is refused before any work
-    check_output(output)
+    check_report_output(output)  # the library's own guard too: never into a run's or a sweep's folder
     for run in runs:
         check_run(run)
     for folder in sweeps:  # a hand-edited sweep.json is refused as a run's files are

@@ -18,9 +18,12 @@ from cnnreport.storage.sweeps import SWEEP_FILE
 RUN_FILE = "config.json"  # the file that makes a folder a run (rundir.RunDir.config_file)
 
 
-def check_report_output(path: Path, runs_dir: Path) -> None:
-    """Refuse (exit 2) an output that would land in a run or sweep folder, or cannot be written."""
-    owner = _run_or_sweep_holding(path, runs_dir)
+def check_report_output(path: Path, *runs_dirs: Path) -> None:
+    """Refuse (exit 2) an output that would land in a run or sweep folder, or cannot be written.
+
+    With `runs_dirs` (the CLI's --runs-dir), every folder in them counts as a run's, even one
+    whose config is not written yet."""
+    owner = _run_or_sweep_holding(path, runs_dirs)
     if owner is not None:
         raise BadInput(
             f"cannot write {path}: it is inside {owner}, a run's or sweep's folder whose files it could replace; "
@@ -29,12 +32,12 @@ def check_report_output(path: Path, runs_dir: Path) -> None:
     check_output(path)
 
 
-def _run_or_sweep_holding(path: Path, runs_dir: Path) -> Path | None:
+def _run_or_sweep_holding(path: Path, runs_dirs: tuple[Path, ...]) -> Path | None:
     """The run or sweep folder `path` would be written into, if any (links resolved)."""
     folder = Path(os.path.realpath(path.parent))
-    runs = Path(os.path.realpath(runs_dir))
+    runs = {Path(os.path.realpath(runs_dir)) for runs_dir in runs_dirs}
     for candidate in (folder, *folder.parents):
-        if candidate.parent == runs or _is_run_or_sweep(candidate):
+        if candidate.parent in runs or _is_run_or_sweep(candidate):
             return candidate
     return None
 
